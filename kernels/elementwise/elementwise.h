@@ -1,0 +1,27 @@
+// Elementwise and bias ops: fill, add (out = alpha*a + beta*b), SiLU forward/backward, bias add and
+// bias gradient. Memory-bound: bytes moved = 4 * (inputs + outputs) * numel, FLOPs ~ numel.
+// Plain loops the compiler vectorises (-O3); parallel over large ranges only, since spawning work
+// for a 1k-element vector costs more than the loop itself.
+#pragma once
+#include <cstdint>
+
+#include "../common/status.h"
+#include "../common/tensor.h"
+
+namespace mc {
+
+void fill_cpu(float* x, int64_t n, float value);
+void add_cpu(float* out, const float* a, const float* b, int64_t n, float alpha, float beta);
+void silu_forward_cpu(float* y, const float* x, int64_t n);
+void silu_backward_cpu(float* dx, const float* x, const float* dy, int64_t n, bool accumulate);
+void bias_add_cpu(float* out, const float* x, const float* b, int64_t N, int64_t D);
+void bias_grad_cpu(float* db, const float* dy, int64_t N, int64_t D, bool accumulate);
+
+Status op_fill_cpu(const OpArgs& a);
+Status op_add_cpu(const OpArgs& a);
+Status op_silu_forward_cpu(const OpArgs& a);
+Status op_silu_backward_cpu(const OpArgs& a);
+Status op_bias_add_cpu(const OpArgs& a);
+Status op_bias_grad_cpu(const OpArgs& a);
+
+}  // namespace mc

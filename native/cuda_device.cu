@@ -1,0 +1,68 @@
+#include <cuda_runtime.h>
+
+#include "cuda_device.h"
+
+namespace mc {
+namespace {
+Status from_cuda(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return Status::Ok();
+  Code c = (e == cudaErrorMemoryAllocation) ? Code::E_OOM : Code::E_CUDA;
+  cudaGetLastError();  // clear the sticky-free error so the next call starts clean
+  return Status::Error(c, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+}  // namespace
+
+Status cuda_alloc(int64_t bytes, void** out) {
+  size_t n = bytes > 0 ? static_cast<size_t>(bytes) : 256;
+  cudaError_t e = cudaMalloc(out, n);
+  if (e != cudaSuccess) {
+    *out = nullptr;
+    return from_cuda(e, ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
+  }
+  return from_cuda(cudaMemset(*out, 0, n), "cudaMemset");
+}
+
+void cuda_free(void* p) { cudaFree(p); }
+
+Status cuda_memcpy_h2d(void* dst, const void* src, int64_t bytes) {
+  return from_cuda(cudaMemcpy(dst, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+}
+
+Status cuda_memcpy_d2h(void* dst, const void* src, int64_t bytes) {
+  return from_cuda(cudaMemcpy(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+}
+
+Status cuda_sync() { return from_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+
+bool cuda_probe(std::string* reason, std::string* device_name, int* device_count) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  *device_count = 0;
+  if (e != cudaSuccess) {
+    *reason = std::string("no usable CUDA device: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+    cudaGetLastError();
+    return false;
+  }
+  if (n == 0) {
+    *reason = "no CUDA device found";
+    return false;
+  }
+  cudaDeviceProp prop;
+  e = cudaGetDeviceProperties(&prop, 0);
+  if (e != cudaSuccess) {
+    *reason = std::string("cudaGetDeviceProperties failed: ") + cudaGetErrorString(e);
+    return false;
+  }
+  if (prop.major < 8) {
+    *reason = std::string("device ") + prop.name + " has compute capability " + std::to_string(prop.major) + "." +
+              std::to_string(prop.minor) + "; metacot's CUDA kernels need sm_80 or newer";
+    return false;
+  }
+  *device_count = n;
+  *device_name = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+                 std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
+  reason->clear();
+  return true;
+}
+
+}  // namespace mc

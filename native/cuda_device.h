@@ -1,0 +1,18 @@
+// CUDA runtime glue for the CUDA flavour of the addon: allocation, copies, device probe. Every CUDA
+// error becomes an E_CUDA / E_OOM Status with cudaGetErrorString's text; nothing aborts.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "../kernels/common/status.h"
+
+namespace mc {
+
+Status cuda_alloc(int64_t bytes, void** out);
+void cuda_free(void* p);
+Status cuda_memcpy_h2d(void* dst, const void* src, int64_t bytes);
+Status cuda_memcpy_d2h(void* dst, const void* src, int64_t bytes);
+Status cuda_sync();
+bool cuda_probe(std::string* reason, std::string* device_name, int* device_count);
+
+}  // namespace mc

@@ -1,0 +1,22 @@
+// Device memory for tensor handles: CPU memory is 64-byte aligned host memory; CUDA memory goes
+// through native/cuda_device.cu, compiled only into the CUDA flavour of the addon.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "../kernels/common/status.h"
+#include "../kernels/common/tensor.h"
+
+namespace mc {
+
+Status device_alloc(Device dev, int64_t bytes, void** out);
+void device_free(Device dev, void* p);
+Status device_upload(Device dev, void* dst, const void* src, int64_t bytes);
+Status device_download(Device dev, void* dst, const void* src, int64_t bytes);
+Status device_sync(Device dev);
+
+// Whether this addon was built with CUDA, and whether a device is usable (with the reason if not).
+bool cuda_compiled();
+bool cuda_usable(std::string* reason, std::string* device_name, int* device_count);
+
+}  // namespace mc

@@ -1,0 +1,165 @@
+#include "op_worker.h"
+
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "../kernels/ops.h"
+#include "device.h"
+#include "errors.h"
+#include "tensor_handle.h"
+
+namespace mc {
+namespace {
+
+struct PreparedCall {
+  const OpDef* op = nullptr;
+  OpFn fn = nullptr;
+  Device device = Device::CPU;
+  std::vector<TensorView> views;
+  std::vector<TensorHandle*> handles;
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+};
+
+// Reads (index, tensors, ints, floats) from JS, checks what only the native side can know (disposed
+// handles, devices, kernel availability) and fills a PreparedCall. Throws a coded JS error otherwise.
+PreparedCall prepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray())
+    throw make_error(env, Code::E_ARG, "runOp(index, tensors, ints, floats): expected (number, array, array, array)");
+  int count = 0;
+  const OpDef* table = op_table(&count);
+  int idx = info[0].As<Napi::Number>().Int32Value();
+  if (idx < 0 || idx >= count) throw make_error(env, Code::E_ARG, "runOp: unknown op index " + std::to_string(idx));
+  PreparedCall call;
+  call.op = &table[idx];
+  const std::string opname = call.op->name;
+  Napi::Array ts = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < ts.Length(); ++i) {
+    Napi::Value v = ts.Get(i);
+    if (!TensorHandle::Is(env, v))
+      throw make_error(env, Code::E_ARG, opname + ": tensor argument " + std::to_string(i) + " is not a tensor");
+    TensorHandle* h = TensorHandle::Unwrap(v.As<Napi::Object>());
+    if (h->disposed())
+      throw make_error(env, Code::E_DISPOSED, opname + ": tensor argument " + std::to_string(i) + " was disposed");
+    call.handles.push_back(h);
+    call.views.push_back(h->view());
+  }
+  if (!call.views.empty()) {
+    call.device = call.views[0].device;
+    for (size_t i = 1; i < call.views.size(); ++i)
+      if (call.views[i].device != call.device)
+        throw make_error(env, Code::E_DEVICE, opname + ": tensor argument " + std::to_string(i) + " is on " +
+                                                  (call.views[i].device == Device::CPU ? "cpu" : "cuda") +
+                                                  ", expected " + (call.device == Device::CPU ? "cpu" : "cuda") +
+                                                  " like argument 0");
+  }
+  call.fn = call.device == Device::CPU ? call.op->cpu : call.op->cuda;
+  if (!call.fn)
+    throw make_error(env, Code::E_DEVICE, opname + ": no " + (call.device == Device::CPU ? "CPU" : "CUDA") +
+                                              " kernel for this op in this build");
+  Napi::Array is = info[2].As<Napi::Array>();
+  for (uint32_t i = 0; i < is.Length(); ++i) {
+    Napi::Value v = is.Get(i);
+    if (!v.IsNumber()) throw make_error(env, Code::E_ARG, opname + ": int argument " + std::to_string(i) + " is not a number");
+    call.ints.push_back(v.As<Napi::Number>().Int64Value());
+  }
+  Napi::Array fs = info[3].As<Napi::Array>();
+  for (uint32_t i = 0; i < fs.Length(); ++i) {
+    Napi::Value v = fs.Get(i);
+    if (!v.IsNumber())
+      throw make_error(env, Code::E_ARG, opname + ": float argument " + std::to_string(i) + " is not a number");
+    call.floats.push_back(v.As<Napi::Number>().DoubleValue());
+  }
+  return call;
+}
+
+// Runs the kernel; converts anything thrown below (allocation failures in scratch buffers) into a Status.
+Status execute(const PreparedCall& c) {
+  OpArgs a;
+  a.t = c.views.data();
+  a.nt = static_cast<int>(c.views.size());
+  a.i = c.ints.data();
+  a.ni = static_cast<int>(c.ints.size());
+  a.f = c.floats.data();
+  a.nf = static_cast<int>(c.floats.size());
+  try {
+    Status st = c.fn(a);
+    if (st.ok() && c.device == Device::CUDA) st = device_sync(c.device);
+    return st;
+  } catch (const std::bad_alloc&) {
+    return Status::Error(Code::E_OOM, std::string(c.op->name) + ": out of memory for scratch buffers");
+  } catch (const std::exception& e) {
+    return Status::Error(Code::E_ARG, std::string(c.op->name) + ": " + e.what());
+  }
+}
+
+class OpWorker : public Napi::AsyncWorker {
+ public:
+  OpWorker(Napi::Env env, PreparedCall call, const Napi::Array& tensors)
+      : Napi::AsyncWorker(env, "metacot.op"), call_(std::move(call)), deferred_(Napi::Promise::Deferred::New(env)) {
+    // Keep the JS tensor objects alive (no finalizer can run) and pin their buffers (a dispose()
+    // during the op is deferred) until the op finishes.
+    for (uint32_t i = 0; i < tensors.Length(); ++i) refs_.push_back(Napi::Persistent(tensors.Get(i).As<Napi::Object>()));
+    for (TensorHandle* h : call_.handles) h->pin();
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { status_ = execute(call_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    for (TensorHandle* h : call_.handles) h->unpin(env);
+    if (status_.ok())
+      deferred_.Resolve(env.Undefined());
+    else
+      deferred_.Reject(make_error(env, status_).Value());
+  }
+  void OnError(const Napi::Error& e) override {
+    Napi::Env env = Env();
+    for (TensorHandle* h : call_.handles) h->unpin(env);
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  PreparedCall call_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> refs_;
+  Status status_;
+};
+
+}  // namespace
+
+Napi::Value RunOpSync(const Napi::CallbackInfo& info) {
+  PreparedCall call = prepare(info);
+  Status st = execute(call);
+  if (!st.ok()) throw make_error(info.Env(), st);
+  return info.Env().Undefined();
+}
+
+Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
+  PreparedCall call = prepare(info);
+  auto* w = new OpWorker(info.Env(), std::move(call), info[1].As<Napi::Array>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value OpNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int count = 0;
+  const OpDef* table = op_table(&count);
+  Napi::Array out = Napi::Array::New(env, count);
+  for (int i = 0; i < count; ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", table[i].name);
+    o.Set("cpu", table[i].cpu != nullptr);
+    o.Set("cuda", table[i].cuda != nullptr);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+}  // namespace mc

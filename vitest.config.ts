@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Native kernels use every core already; running test files in parallel only thrashes.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});
