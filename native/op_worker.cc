@@ -27,8 +27,10 @@ struct PreparedCall {
 // handles, devices, kernel availability) and fills a PreparedCall. Throws a coded JS error otherwise.
 PreparedCall prepare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray())
-    throw make_error(env, Code::E_ARG, "runOp(index, tensors, ints, floats): expected (number, array, array, array)");
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() ||
+      (info.Length() > 4 && !info[4].IsArray() && !info[4].IsUndefined()))
+    throw make_error(env, Code::E_ARG,
+                     "runOp(index, tensors, ints, floats, shapes?): expected (number, array, array, array, array?)");
   int count = 0;
   const OpDef* table = op_table(&count);
   int idx = info[0].As<Napi::Number>().Int32Value();
@@ -46,6 +48,27 @@ PreparedCall prepare(const Napi::CallbackInfo& info) {
       throw make_error(env, Code::E_DISPOSED, opname + ": tensor argument " + std::to_string(i) + " was disposed");
     call.handles.push_back(h);
     call.views.push_back(h->view());
+  }
+  // Optional per-tensor shapes: a reshaped TypeScript Tensor shares its handle, so the op sees the
+  // shape the caller holds. Same element count only; the buffer is never reinterpreted beyond it.
+  if (info.Length() > 4 && info[4].IsArray()) {
+    Napi::Array shapes = info[4].As<Napi::Array>();
+    if (shapes.Length() != ts.Length())
+      throw make_error(env, Code::E_ARG, opname + ": shapes expected one per tensor");
+    for (uint32_t i = 0; i < shapes.Length(); ++i) {
+      Napi::Value sv = shapes.Get(i);
+      if (!sv.IsArray()) throw make_error(env, Code::E_ARG, opname + ": shapes[" + std::to_string(i) + "] is not an array");
+      Napi::Array sh = sv.As<Napi::Array>();
+      if (sh.Length() > static_cast<uint32_t>(kMaxDims))
+        throw make_error(env, Code::E_SHAPE, opname + ": shapes[" + std::to_string(i) + "] has too many dims");
+      TensorView& v = call.views[i];
+      int64_t before = v.numel();
+      v.ndim = static_cast<int>(sh.Length());
+      for (int d = 0; d < v.ndim; ++d) v.shape[d] = sh.Get(static_cast<uint32_t>(d)).As<Napi::Number>().Int64Value();
+      if (v.numel() != before)
+        throw make_error(env, Code::E_SHAPE, opname + ": shapes[" + std::to_string(i) + "] " + v.shape_str() +
+                                                 " does not match the tensor's " + std::to_string(before) + " elements");
+    }
   }
   if (!call.views.empty()) {
     call.device = call.views[0].device;

@@ -1,0 +1,6 @@
+// metacot's public API for embedding the engine in Node tools.
+export { Tensor, liveTensors, shapeString } from './native/tensor.js';
+export type { DType, Device, NativeErrorCode } from './native/binding.js';
+export { MetacotError } from './native/errors.js';
+export { loadBackend, describeBackend } from './native/loader.js';
+export * as ops from './ops/index.js';

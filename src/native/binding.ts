@@ -1,0 +1,75 @@
+// The typed interface of the native addon (native/addon.cc). Everything TypeScript knows about the
+// native side is in this file; src/native/loader.ts loads an addon and returns it under this type.
+
+/** dtype codes shared with kernels/common/tensor.h */
+export const DTYPE_CODES = { f32: 0, i32: 1, bf16: 2, u8: 3 } as const;
+export type DType = keyof typeof DTYPE_CODES;
+/** device codes shared with kernels/common/tensor.h */
+export const DEVICE_CODES = { cpu: 0, cuda: 1 } as const;
+export type Device = keyof typeof DEVICE_CODES;
+
+/** Error codes carried by native errors (`err.code`), see kernels/common/status.h. */
+export type NativeErrorCode =
+  | 'E_SHAPE'
+  | 'E_DTYPE'
+  | 'E_DISPOSED'
+  | 'E_CUDA'
+  | 'E_OOM'
+  | 'E_ARG'
+  | 'E_DEVICE'
+  | 'E_NAN';
+
+export type TypedArrayFor<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'i32'
+    ? Int32Array
+    : D extends 'bf16'
+      ? Uint16Array
+      : Uint8Array;
+
+/** A native buffer: owned by the addon, freed by dispose() or, as a safety net, by the GC finalizer. */
+export interface NativeTensorHandle {
+  upload(data: Float32Array | Int32Array | Uint16Array | Uint8Array): void;
+  download(): Float32Array | Int32Array | Uint16Array | Uint8Array;
+  dispose(): void;
+  readonly disposed: boolean;
+  readonly nbytes: number;
+}
+
+export interface NativeOpInfo {
+  name: string;
+  cpu: boolean;
+  cuda: boolean;
+}
+
+export interface NativeInfo {
+  flavour: 'cpu' | 'cuda';
+  simd: 'scalar' | 'avx2' | 'avx512';
+  threads: number;
+  maxThreads: number;
+  cuda: { compiled: boolean; usable: boolean; reason: string; device: string; deviceCount: number };
+}
+
+export interface NativeStats {
+  cpu: { tensors: number; bytes: number };
+  cuda: { tensors: number; bytes: number };
+}
+
+export interface NativeBinding {
+  Tensor: new (shape: number[], dtype: number, device: number) => NativeTensorHandle;
+  /** Runs op `index` of the op table synchronously; throws a coded Error. */
+  runOp(index: number, tensors: NativeTensorHandle[], ints: number[], floats: number[], shapes?: number[][]): void;
+  /** Runs op `index` on a libuv worker; the promise rejects with a coded Error. */
+  runOpAsync(
+    index: number,
+    tensors: NativeTensorHandle[],
+    ints: number[],
+    floats: number[],
+    shapes?: number[][],
+  ): Promise<void>;
+  ops(): NativeOpInfo[];
+  info(): NativeInfo;
+  stats(): NativeStats;
+  setThreads(n: number): number;
+  setSimd(level: 'scalar' | 'avx2' | 'avx512'): string;
+}
