@@ -24,4 +24,12 @@ Status op_silu_backward_cpu(const OpArgs& a);
 Status op_bias_add_cpu(const OpArgs& a);
 Status op_bias_grad_cpu(const OpArgs& a);
 
+// CUDA (kernels/elementwise/cuda.cu; linked into the CUDA addon only)
+Status op_fill_cuda(const OpArgs& a);
+Status op_add_cuda(const OpArgs& a);
+Status op_silu_forward_cuda(const OpArgs& a);
+Status op_silu_backward_cuda(const OpArgs& a);
+Status op_bias_add_cuda(const OpArgs& a);
+Status op_bias_grad_cuda(const OpArgs& a);
+
 }  // namespace mc

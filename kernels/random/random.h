@@ -12,5 +12,6 @@ namespace mc {
 void randn_cpu(float* x, int64_t n, uint64_t seed, uint64_t stream, float mean, float std);
 
 Status op_randn_cpu(const OpArgs& a);
+Status op_randn_cuda(const OpArgs& a);  // kernels/random/cuda.cu (CUDA addon only)
 
 }  // namespace mc

@@ -1,0 +1,43 @@
+// The shape every benchmark returns. ratio = ours / peer in the direction where higher is better
+// (so for times it is peer / ours); peer is null, with peerNote saying why, when the peer is missing.
+export interface BenchRow {
+  name: string;
+  ours: number;
+  peer: number | null;
+  unit: string;
+  ratio: number | null;
+  /** why the peer is missing, or which peer/kernel produced it */
+  note?: string;
+}
+
+export interface BenchOptions {
+  /** extra arguments after the bench name */
+  args: string[];
+  /** quick mode: fewer repetitions (CI smoke runs) */
+  quick: boolean;
+}
+
+export type BenchFn = (opts: BenchOptions) => Promise<BenchRow[]>;
+
+/** ratio for a figure where higher is better (GFLOP/s, GB/s) */
+export function ratioHigher(ours: number, peer: number | null): number | null {
+  return peer && peer > 0 ? ours / peer : null;
+}
+
+/** ratio for a figure where lower is better (ms): peer / ours, so > 1 means we are faster */
+export function ratioLower(ours: number, peer: number | null): number | null {
+  return peer && ours > 0 ? peer / ours : null;
+}
+
+/** median of repeated timings (ms) of fn, after warm-up */
+export async function timeMs(fn: () => unknown | Promise<unknown>, reps: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}

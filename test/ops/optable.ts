@@ -1,0 +1,137 @@
+// One entry per op of the native table (ggml test-backend-ops style): how to build a small, awkward
+// call and which tensors it writes. test/ops/optable.test.ts checks that every op has an entry, runs
+// each on the CPU with poisoned outputs (every output element must be written, finite), and on a
+// CUDA device compares every op against the CPU backend. Adding an op = one entry here.
+import { Tensor } from '../../src/native/tensor.js';
+import { randArray, randInts } from '../helpers.js';
+
+export interface OpCase {
+  tensors: Tensor[];
+  ints: number[];
+  floats: number[];
+  /** indices into tensors that the op writes */
+  outputs: number[];
+  /** outputs that accumulate (their initial content is read, so they are not poisoned) */
+  accumulates?: number[];
+  /** parity tolerance CUDA vs CPU */
+  atol?: number;
+  rtol?: number;
+}
+
+const f = (n: number, seed: number, shape: number[], scale = 1): Tensor =>
+  Tensor.from(Float32Array.from(randArray(n, seed, scale)), shape);
+const zeros = (shape: number[]): Tensor => Tensor.zeros(shape);
+const ints = (a: ArrayLike<number>): Tensor => Tensor.from(Int32Array.from(a as ArrayLike<number>), [a.length]);
+
+// A packed batch of two samples: [full 5 | causal 7 | noise 6] [full 4 | causal 9 | noise 6]
+const SEG = [
+  [0, 5, 1, 0],
+  [5, 12, 0, 0],
+  [12, 18, 2, 0],
+  [18, 22, 1, 1],
+  [22, 31, 0, 1],
+  [31, 37, 2, 1],
+];
+const segTensor = (): Tensor => Tensor.from(Int32Array.from(SEG.flat()), [SEG.length, 4]);
+
+export const OP_CASES: Record<string, () => OpCase> = {
+  fill: () => ({ tensors: [zeros([37, 129])], ints: [], floats: [1.5], outputs: [0] }),
+  add: () => ({ tensors: [f(4773, 1, [37, 129]), f(4773, 2, [37, 129]), zeros([37, 129])], ints: [], floats: [0.5, 2], outputs: [2] }),
+  randn: () => ({ tensors: [zeros([37, 129])], ints: [7, 3], floats: [0, 1], outputs: [0], atol: 1e-4 }),
+  silu_forward: () => ({ tensors: [f(4773, 3, [37, 129], 4), zeros([37, 129])], ints: [], floats: [], outputs: [1] }),
+  silu_backward: () => ({ tensors: [f(4773, 3, [37, 129], 4), f(4773, 4, [37, 129]), zeros([37, 129])], ints: [0], floats: [], outputs: [2] }),
+  bias_add: () => ({ tensors: [f(4773, 5, [37, 129]), f(129, 6, [129]), zeros([37, 129])], ints: [], floats: [], outputs: [2] }),
+  bias_grad: () => ({ tensors: [f(4773, 7, [37, 129]), zeros([129])], ints: [0], floats: [], outputs: [1], atol: 1e-4 }),
+  gemm: () => ({
+    tensors: [f(37 * 129, 8, [37, 129]), f(129 * 65, 9, [129, 65]), zeros([37, 65])],
+    ints: [0, 0, 37, 65, 129, 1, 0, 0, 0],
+    floats: [1, 0],
+    outputs: [2],
+    atol: 1e-3,
+  }),
+  rmsnorm_forward: () => ({ tensors: [f(4773, 10, [37, 129]), f(129, 11, [129]), zeros([37, 129]), zeros([37])], ints: [], floats: [1e-6], outputs: [2, 3] }),
+  rmsnorm_backward: () => {
+    const x = f(4773, 10, [37, 129]);
+    const rstd = zeros([37]);
+    // rstd as the forward would produce it
+    const xv = x.toFloat32Array();
+    const r = rstd.toFloat32Array();
+    for (let i = 0; i < 37; i++) {
+      let s = 0;
+      for (let j = 0; j < 129; j++) s += xv[i * 129 + j] ** 2;
+      r[i] = 1 / Math.sqrt(s / 129 + 1e-6);
+    }
+    rstd.upload(r);
+    return { tensors: [x, f(129, 11, [129]), rstd, f(4773, 12, [37, 129]), zeros([37, 129]), zeros([129])], ints: [0], floats: [], outputs: [4, 5], atol: 1e-4 };
+  },
+  rope_forward: () => ({ tensors: [f(37 * 4 * 64, 13, [37, 4, 64]), ints(randInts(37, 14, 0, 500)), zeros([37, 4, 64])], ints: [], floats: [10000], outputs: [2], atol: 1e-4 }),
+  rope_backward: () => ({ tensors: [f(37 * 4 * 64, 15, [37, 4, 64]), ints(randInts(37, 16, 0, 500)), zeros([37, 4, 64])], ints: [], floats: [10000], outputs: [2], atol: 1e-4 }),
+  attention_forward: () => ({
+    tensors: [f(37 * 4 * 64, 17, [37, 4, 64]), f(37 * 2 * 64, 18, [37, 2, 64]), f(37 * 2 * 64, 19, [37, 2, 64]), segTensor(), zeros([37, 4, 64]), zeros([4, 37])],
+    ints: [],
+    floats: [0.125],
+    outputs: [4, 5],
+    atol: 1e-4,
+  }),
+  attention_backward: () => {
+    // out and lse from the forward first, so the backward sees consistent inputs
+    const c = OP_CASES.attention_forward();
+    return {
+      tensors: [...c.tensors.slice(0, 6), f(37 * 4 * 64, 20, [37, 4, 64]), zeros([37, 4, 64]), zeros([37, 2, 64]), zeros([37, 2, 64])],
+      ints: [],
+      floats: [0.125],
+      outputs: [7, 8, 9],
+      atol: 1e-4,
+      prepare: 'attention_forward',
+    } as OpCase & { prepare: string };
+  },
+  swiglu_forward: () => ({ tensors: [f(4773, 21, [37, 129], 3), f(4773, 22, [37, 129]), zeros([37, 129])], ints: [], floats: [], outputs: [2] }),
+  swiglu_backward: () => ({
+    tensors: [f(4773, 21, [37, 129], 3), f(4773, 22, [37, 129]), f(4773, 23, [37, 129]), zeros([37, 129]), zeros([37, 129])],
+    ints: [],
+    floats: [],
+    outputs: [3, 4],
+  }),
+  embedding_forward: () => ({ tensors: [ints(randInts(37, 24, 0, 50)), f(50 * 129, 25, [50, 129]), zeros([37, 129])], ints: [], floats: [], outputs: [2] }),
+  embedding_backward: () => ({
+    tensors: [ints(randInts(37, 26, 0, 50)), f(37 * 129, 27, [37, 129]), zeros([50, 129])],
+    ints: [],
+    floats: [],
+    outputs: [2],
+    accumulates: [2],
+    atol: 1e-4,
+  }),
+  cross_entropy: () => {
+    const t = randInts(37, 28, 0, 129);
+    t[3] = -1; // an ignored row
+    return { tensors: [f(4773, 29, [37, 129], 5), ints(t), zeros([37]), zeros([37, 129])], ints: [], floats: [1 / 36], outputs: [2, 3], atol: 1e-4 };
+  },
+  mse_forward: () => {
+    const mask = new Float32Array(37).map((_, i) => (i % 3 === 0 ? 0 : 1));
+    return { tensors: [f(4773, 30, [37, 129]), f(4773, 31, [37, 129]), Tensor.from(mask, [37]), zeros([1])], ints: [], floats: [], outputs: [3], atol: 1e-4 };
+  },
+  mse_backward: () => {
+    const mask = new Float32Array(37).map((_, i) => (i % 3 === 0 ? 0 : 1));
+    return { tensors: [f(4773, 30, [37, 129]), f(4773, 31, [37, 129]), Tensor.from(mask, [37]), zeros([37, 129])], ints: [], floats: [1], outputs: [3] };
+  },
+  adamw: () => ({
+    // two params: [37,129] with decay, [129] without
+    tensors: [
+      f(4773, 32, [37, 129]),
+      f(129, 33, [129]),
+      f(4773, 34, [37, 129]),
+      f(129, 35, [129]),
+      zeros([37, 129]),
+      zeros([129]),
+      zeros([37, 129]),
+      zeros([129]),
+      zeros([1]),
+    ],
+    ints: [2, 1, 1, 0],
+    floats: [1e-3, 0.9, 0.95, 1e-8, 0.1, 1.0],
+    outputs: [0, 1, 4, 5, 6, 7, 8],
+    accumulates: [0, 1, 4, 5, 6, 7],
+    atol: 1e-5,
+  }),
+  timestep_embedding: () => ({ tensors: [Tensor.from(Float32Array.from(randArray(37, 36).map((v) => Math.abs(v))), [37]), zeros([37, 256])], ints: [], floats: [10000], outputs: [1], atol: 1e-4 }),
+};
