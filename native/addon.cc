@@ -9,6 +9,7 @@
 #include "../kernels/common/threadpool.h"
 #include "device.h"
 #include "errors.h"
+#include "model/model_handle.h"
 #include "op_worker.h"
 #include "tensor_handle.h"
 
@@ -76,6 +77,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
+  exports.Set("Model", InitModelHandle(env));
+  exports.Set("modelLayout", Napi::Function::New(env, ModelLayout, "modelLayout"));
   return exports;
 }
 

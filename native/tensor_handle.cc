@@ -83,14 +83,18 @@ void TensorHandle::Release(Napi::Env* env) {
 }
 
 void TensorHandle::unpin(Napi::Env env) {
-  if (--busy_ == 0 && disposed_) Release(&env);
+  if (--busy_ == 0 && holders_ == 0 && disposed_) Release(&env);
+}
+
+void TensorHandle::release(Napi::Env env) {
+  if (--holders_ == 0 && busy_ == 0 && disposed_) Release(&env);
 }
 
 Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return env.Undefined();
   disposed_ = true;
-  if (busy_ == 0) Release(&env);
+  if (busy_ == 0 && holders_ == 0) Release(&env);
   return env.Undefined();
 }
 

@@ -29,8 +29,12 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
 
   const TensorView& view() const { return view_; }
   bool disposed() const { return disposed_; }
+  // pin/unpin: an async op is using the buffer (no upload, no free until it finishes).
   void pin() { ++busy_; }
-  void unpin(Napi::Env env);  // after an async op: frees a buffer whose dispose() came while busy
+  void unpin(Napi::Env env);
+  // hold/release: a long-lived owner (a model) refers to the buffer; dispose() defers the free.
+  void hold() { ++holders_; }
+  void release(Napi::Env env);
 
  private:
   Napi::Value Upload(const Napi::CallbackInfo& info);
@@ -45,6 +49,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   bool disposed_ = false;
   bool freed_ = false;
   int busy_ = 0;
+  int holders_ = 0;
 };
 
 }  // namespace mc

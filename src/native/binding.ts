@@ -55,7 +55,58 @@ export interface NativeStats {
   cuda: { tensors: number; bytes: number };
 }
 
+export interface NativeParamSpec {
+  name: string;
+  shape: number[];
+  init: 'normal' | 'zeros' | 'ones';
+  std: number;
+  owner: 'shared' | 'und' | 'gen';
+  decay: boolean;
+}
+
+/** A packed batch as native tensors (see native/model/mot.h MotBatch). */
+export interface NativeBatch {
+  ids: NativeTensorHandle;
+  kind: NativeTensorHandle;
+  expert: NativeTensorHandle;
+  pos: NativeTensorHandle;
+  seg: NativeTensorHandle;
+  vitPatches: NativeTensorHandle;
+  vitPos: NativeTensorHandle;
+  latents: NativeTensorHandle;
+  latentPos: NativeTensorHandle;
+  latentT: NativeTensorHandle;
+  ceTargets?: NativeTensorHandle;
+  mseTarget?: NativeTensorHandle;
+  mseMask?: NativeTensorHandle;
+}
+
+export interface NativeLosses {
+  ce: number;
+  mse: number;
+  loss: number;
+  nCe: number;
+  nMse: number;
+}
+
+export interface NativeModelHandle {
+  forward(
+    batch: NativeBatch,
+    opts: { wCe?: number; wMse?: number; logits?: NativeTensorHandle; velocities?: NativeTensorHandle },
+  ): Promise<NativeLosses>;
+  backward(): Promise<void>;
+  setFrozen(und: boolean, gen: boolean): void;
+  dispose(): void;
+  readonly busy: boolean;
+}
+
 export interface NativeBinding {
+  Model: new (
+    config: Record<string, number | boolean>,
+    params: NativeTensorHandle[],
+    grads: NativeTensorHandle[] | null,
+  ) => NativeModelHandle;
+  modelLayout(config: Record<string, number | boolean>): NativeParamSpec[];
   Tensor: new (shape: number[], dtype: number, device: number) => NativeTensorHandle;
   /** Runs op `index` of the op table synchronously; throws a coded Error. */
   runOp(index: number, tensors: NativeTensorHandle[], ints: number[], floats: number[], shapes?: number[][]): void;

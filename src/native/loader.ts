@@ -3,7 +3,7 @@
 // METACOT_ADDON_DIR points at another build directory.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Device, NativeBinding, NativeInfo } from './binding.js';
@@ -25,7 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const packageRoot = join(here, '..', '..');
 
 function addonDir(): string {
-  return process.env.METACOT_ADDON_DIR ?? join(packageRoot, 'build', 'Release');
+  return process.env.METACOT_ADDON_DIR ? resolve(process.env.METACOT_ADDON_DIR) : join(packageRoot, 'build', 'Release');
 }
 
 let loaded: LoadedBackend | null = null;

@@ -1,0 +1,137 @@
+// The BAGEL Mixture-of-Transformers (DESIGN.md section 2), composed natively from the kernels:
+// one call runs the whole forward or backward of a packed batch (llm.c style: each layer a
+// forward/backward pair, activations kept in an arena sized once per batch shape).
+//
+// Token routing: every token belongs to one expert (und: text + ViT tokens, gen: latent tokens), given
+// per token by the packer. Hidden states live per expert, contiguous ([N_e, D]); only the joint
+// attention works in sequence order (Q/K/V scattered in, O gathered out).
+//
+// Per layer, per expert e, for its rows X_e:
+//   A = RMSNorm(X_e; w_in)            q,k,v = A W^T + b          q,k = RMSNorm_head(q,k)
+//   (scatter to sequence order) RoPE(q,k; pos) -> joint attention over the segment mask -> O
+//   X_e += O_e W_o^T                  B = RMSNorm(X_e; w_post)   X_e += down(silu(gate B) * up B)
+// Inputs: text = embedding; ViT = fc2(silu(fc1(patch_embed(p) + pos2d))); latent = vae2llm(x) +
+// time_mlp(sinusoid(t)) + pos2d. Heads: logits = RMSNorm_und(X) W_lm^T at CE rows; velocity =
+// llm2vae(RMSNorm_gen(X)) at noisy latent rows. Loss = w_ce * mean CE + w_mse * MSE.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "../../kernels/common/status.h"
+#include "config.h"
+
+namespace mc {
+
+enum TokenKind : int32_t { kTokText = 0, kTokVit = 1, kTokCleanLatent = 2, kTokNoisyLatent = 3 };
+
+// Views of one packed batch (CPU memory). Row k of vit_patches / latents belongs to the k-th token of
+// that kind (in sequence order; clean and noisy latents share the latents table).
+struct MotBatch {
+  int64_t N = 0;
+  const int32_t* ids = nullptr;     // [N] token ids (read for text tokens)
+  const int32_t* kind = nullptr;    // [N] TokenKind
+  const int32_t* expert = nullptr;  // [N] 0 und, 1 gen
+  const int32_t* pos = nullptr;     // [N] RoPE positions
+  const int32_t* seg = nullptr;     // [S, 4] segment table
+  int64_t S = 0;
+  const float* vit_patches = nullptr;  // [Nv, P]
+  const int32_t* vit_pos = nullptr;    // [Nv] index into the 2-D position table
+  int64_t Nv = 0;
+  const float* latents = nullptr;      // [Nl, C]: x0 for clean tokens, x_t for noisy ones
+  const int32_t* latent_pos = nullptr; // [Nl]
+  const float* latent_t = nullptr;     // [Nl] t of each latent token (0 for clean ones)
+  int64_t Nl = 0;
+  const int32_t* ce_targets = nullptr; // [N] next-token targets, -1 = no loss (may be null)
+  const float* mse_target = nullptr;   // [Nl, C] velocity targets (rows of noisy tokens used; may be null)
+  const float* mse_mask = nullptr;     // [Nl] 1 where the MSE applies (may be null: all noisy tokens)
+};
+
+struct MotLosses {
+  double ce = 0;     // mean CE over CE rows (0 if none)
+  double mse = 0;    // MSE over masked noisy tokens (0 if none)
+  double loss = 0;   // w_ce*ce + w_mse*mse
+  int64_t n_ce = 0;
+  int64_t n_mse = 0;
+};
+
+// Saved activations of one layer for one expert's rows (N_e rows each).
+struct ExpertActs {
+  std::vector<float> xin, rstd1, a;     // layer input, input-norm rstd, normed input [N_e, D]
+  std::vector<float> q, rq, k, rk, v;   // q/k before their head norm, head-norm rstds, v
+  std::vector<float> oe, xmid, rstd2, b; // attention output rows, residual after attention, post-norm
+  std::vector<float> g, u, h;           // gate, up, silu(gate)*up [N_e, F]
+};
+// Saved activations of one layer in sequence order.
+struct LayerActs {
+  ExpertActs e[2];
+  std::vector<float> q, k, v, o, lse;   // post-RoPE q/k, v, attention output, log-sum-exp
+};
+
+class MotModel {
+ public:
+  MotModel(const MotConfig& cfg, std::vector<float*> params, std::vector<float*> grads);
+
+  const MotConfig& config() const { return cfg_; }
+  const ParamLayout& layout() const { return layout_; }
+
+  // Which owners get parameter gradients (Owner::Shared follows und).
+  void set_frozen(bool und, bool gen) { frozen_[0] = und; frozen_[1] = gen; }
+
+  // Validates the batch against the config (E_ARG / E_SHAPE naming the field and row).
+  Status check_batch(const MotBatch& b) const;
+
+  // Forward; keeps activations for backward. logits_out [n_ce, V] and vel_out [n_noisy, C] are
+  // optional outputs (nullptr to skip).
+  Status forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out);
+  // Backward of the last forward's loss: accumulates into the gradient buffers.
+  Status backward();
+
+  Status copy_logits(float* out) const;      // [last_n_ce, V] of the last forward
+  Status copy_velocities(float* out) const;  // [last_n_noisy, C] of the last forward
+  int64_t last_n_ce() const { return n_ce_; }
+  int64_t last_n_noisy() const { return n_noisy_; }
+
+ private:
+  void ensure_arena(const MotBatch& b);
+  void embed_inputs(const MotBatch& b);
+  void embed_inputs_backward();
+  Status layer_forward(int64_t l);
+  Status layer_backward(int64_t l);
+  float* P(int idx) const { return params_[idx]; }
+  float* G(int idx) const;  // nullptr when the owner is frozen
+  float* LP(int64_t l, int e, int slot) const { return params_[layout_.layer_index(l, e, slot)]; }
+  float* LG(int64_t l, int e, int slot) const { return G(layout_.layer_index(l, e, slot)); }
+
+  MotConfig cfg_;
+  ParamLayout layout_;
+  std::vector<float*> params_, grads_;
+  bool frozen_[2] = {false, false};
+  std::vector<float> pos_table_;  // [side*side, D] 2-D sin-cos
+
+  // batch bookkeeping (copied: the batch tensors need not outlive forward)
+  int64_t N_ = 0, Nv_ = 0, Nl_ = 0, S_ = 0;
+  std::vector<int32_t> kind_, ids_, pos_, seg_, vit_pos_, latent_pos_, ce_targets_;
+  std::vector<float> vit_patches_, latents_, latent_t_, mse_target_, mse_mask_;
+  std::vector<int32_t> rows_[2];      // sequence index of each expert row
+  std::vector<int32_t> expert_of_;    // expert of each sequence index
+  std::vector<int32_t> row_of_;       // sequence index -> row within its expert
+  std::vector<int32_t> ce_rows_;      // sequence indices with a CE target
+  std::vector<int32_t> noisy_lat_;    // latent-table rows of noisy tokens
+  int64_t n_ce_ = 0, n_noisy_ = 0;
+  double w_ce_ = 1, w_mse_ = 1;
+  bool have_forward_ = false;
+
+  // arena
+  std::vector<float> x_seq_;                 // [N, D] input embeddings in sequence order
+  std::vector<float> vit_pe_, vit_h1_, vit_s1_;   // connector activations [Nv, D]
+  std::vector<float> t_sin_, t_h1_, t_s1_;        // time embedder [Nl, 256], [Nl, D], [Nl, D]
+  std::vector<LayerActs> acts_;
+  std::vector<float> xe_[2];                 // current hidden states per expert [N_e, D]
+  std::vector<float> fin_[2], fin_rstd_[2];  // final-norm outputs
+  std::vector<float> fce_, logits_, dlogits_, ce_losses_, fnoisy_, vel_, dvel_;
+  // backward scratch
+  std::vector<float> dx_[2], dtmp_[2], dA_[2], dqe_[2], dke_[2], dve_[2], dG_[2], dU_[2], dH_[2];
+  std::vector<float> dq_seq_, dk_seq_, dv_seq_, do_seq_, dx_seq_;
+};
+
+}  // namespace mc

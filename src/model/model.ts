@@ -1,0 +1,185 @@
+// MotModel: the TypeScript face of the native MoT model. Parameters and gradients are ordinary
+// Tensors laid out by the native layout (one per entry, same order), initialised here with the
+// Philox randn op (stream = parameter index), so a seed gives the same model on every backend.
+import type { NativeModelHandle, NativeParamSpec } from '../native/binding.js';
+import { MetacotError, withCallerStack } from '../native/errors.js';
+import { loadBackend } from '../native/loader.js';
+import { Tensor } from '../native/tensor.js';
+import { fill, randn } from '../ops/elementwise.js';
+import { BatchTensors, countKinds, type HostBatch } from './batch.js';
+import { type ModelConfig, nativeConfig, paramCount } from './config.js';
+
+export interface ForwardOptions {
+  wCe?: number;
+  wMse?: number;
+  /** also return logits at CE rows [nCe, V] */
+  logits?: boolean;
+  /** also return velocities at noisy latent rows [nNoisy, C] */
+  velocities?: boolean;
+}
+
+export interface ForwardResult {
+  ce: number;
+  mse: number;
+  loss: number;
+  nCe: number;
+  nMse: number;
+  logits?: Float32Array;
+  velocities?: Float32Array;
+}
+
+export function modelLayout(config: ModelConfig): NativeParamSpec[] {
+  return loadBackend().binding.modelLayout(nativeConfig(config));
+}
+
+export class MotModel implements Disposable {
+  readonly config: ModelConfig;
+  readonly layout: NativeParamSpec[];
+  readonly params: Tensor<'f32'>[];
+  readonly grads: Tensor<'f32'>[] | null;
+  private handle: NativeModelHandle;
+  private disposedFlag = false;
+  private frozen = { und: false, gen: false };
+
+  private constructor(config: ModelConfig, layout: NativeParamSpec[], params: Tensor<'f32'>[], grads: Tensor<'f32'>[] | null) {
+    this.config = config;
+    this.layout = layout;
+    this.params = params;
+    this.grads = grads;
+    this.handle = new (loadBackend().binding.Model)(
+      nativeConfig(config),
+      params.map((p) => p.handle),
+      grads ? grads.map((g) => g.handle) : null,
+    );
+  }
+
+  /** A freshly initialised model (normal(0, 0.02) matrices, zero biases, unit norms, zero llm2vae). */
+  static create(config: ModelConfig, opts: { seed?: number; grads?: boolean } = {}): MotModel {
+    const layout = modelLayout(config);
+    const seed = opts.seed ?? 0;
+    const params: Tensor<'f32'>[] = [];
+    const grads: Tensor<'f32'>[] = [];
+    try {
+      layout.forEach((s, i) => {
+        const t = Tensor.zeros(s.shape, { dtype: 'f32', device: 'cpu' });
+        params.push(t);
+        if (s.init === 'normal') randn(t, seed, i, 0, s.std);
+        else if (s.init === 'ones') fill(t, 1);
+        if (opts.grads !== false) grads.push(Tensor.zeros(s.shape, { dtype: 'f32', device: 'cpu' }));
+      });
+      return new MotModel(config, layout, params, opts.grads === false ? null : grads);
+    } catch (e) {
+      for (const t of [...params, ...grads]) t.dispose();
+      throw e;
+    }
+  }
+
+  /** A model over given parameter tensors (e.g. from a checkpoint); takes ownership of them. */
+  static fromParams(config: ModelConfig, params: Tensor<'f32'>[], opts: { grads?: boolean } = {}): MotModel {
+    const layout = modelLayout(config);
+    if (params.length !== layout.length)
+      throw new MetacotError('E_ARG', `MotModel.fromParams: argument 'params' expected ${layout.length} tensors, received ${params.length}`);
+    const grads = opts.grads === false ? null : layout.map((s) => Tensor.zeros(s.shape, { dtype: 'f32', device: 'cpu' }));
+    return new MotModel(config, layout, params, grads);
+  }
+
+  get parameterCount(): number {
+    return this.layout.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+  }
+  get formula(): ReturnType<typeof paramCount> {
+    return paramCount(this.config);
+  }
+
+  private live(op: string): void {
+    if (this.disposedFlag) throw new MetacotError('E_DISPOSED', `model.${op}: the model was disposed`);
+  }
+
+  /** Runs the forward of a packed batch (off the event loop); keeps activations for backward(). */
+  async forward(batch: HostBatch | BatchTensors, opts: ForwardOptions = {}): Promise<ForwardResult> {
+    this.live('forward');
+    const site = new Error();
+    const own = !(batch instanceof BatchTensors);
+    const bt = batch instanceof BatchTensors ? batch : new BatchTensors(batch, this.config.vitPatchDim, this.config.latentChannels);
+    let logits: Tensor | null = null;
+    let vel: Tensor | null = null;
+    try {
+      if (opts.logits || opts.velocities) {
+        const counts = own ? countKinds(batch as HostBatch) : null;
+        const nce = counts ? counts.ce : countCe(bt);
+        const nnoisy = counts ? counts.noisy : countNoisy(bt);
+        if (opts.logits) logits = Tensor.zeros([nce, this.config.vocab], { device: 'cpu' });
+        if (opts.velocities) vel = Tensor.zeros([nnoisy, this.config.latentChannels], { device: 'cpu' });
+      }
+      const r = await this.handle.forward(bt.native(), {
+        wCe: opts.wCe ?? 1,
+        wMse: opts.wMse ?? 1,
+        logits: logits?.handle,
+        velocities: vel?.handle,
+      });
+      const out: ForwardResult = { ...r };
+      if (logits) out.logits = logits.toFloat32Array();
+      if (vel) out.velocities = vel.toFloat32Array();
+      return out;
+    } catch (e) {
+      throw withCallerStack(e, site);
+    } finally {
+      logits?.dispose();
+      vel?.dispose();
+      if (own) bt.dispose();
+    }
+  }
+
+  /** Accumulates the gradients of the last forward's loss into `grads`. */
+  async backward(): Promise<void> {
+    this.live('backward');
+    const site = new Error();
+    try {
+      await this.handle.backward();
+    } catch (e) {
+      throw withCallerStack(e, site);
+    }
+  }
+
+  zeroGrad(): void {
+    this.live('zeroGrad');
+    for (const g of this.grads ?? []) fill(g, 0);
+  }
+
+  /** Freezes an expert's parameters (und also covers the shared embedding / LM head). */
+  setFrozen(f: { und?: boolean; gen?: boolean }): void {
+    this.live('setFrozen');
+    this.frozen = { und: f.und ?? this.frozen.und, gen: f.gen ?? this.frozen.gen };
+    this.handle.setFrozen(this.frozen.und, this.frozen.gen);
+  }
+  get frozenExperts(): { und: boolean; gen: boolean } {
+    return { ...this.frozen };
+  }
+
+  /** Indices of parameters that train under the current freezing. */
+  trainableIndices(): number[] {
+    return this.layout
+      .map((s, i) => ({ s, i }))
+      .filter(({ s }) => !(s.owner === 'gen' ? this.frozen.gen : this.frozen.und))
+      .map(({ i }) => i);
+  }
+
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.handle.dispose();
+    this.disposedFlag = true;
+    for (const t of this.params) t.dispose();
+    for (const t of this.grads ?? []) t.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function countCe(bt: BatchTensors): number {
+  const t = bt.tensors.ceTargets;
+  if (!t) return 0;
+  return (t.download() as Int32Array).reduce((a, v) => a + (v >= 0 ? 1 : 0), 0);
+}
+function countNoisy(bt: BatchTensors): number {
+  return (bt.tensors.kind.download() as Int32Array).reduce((a, v) => a + (v === 3 ? 1 : 0), 0);
+}
