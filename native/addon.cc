@@ -78,6 +78,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   exports.Set("Model", InitModelHandle(env));
+  exports.Set("KvCache", InitKvCache(env));
   exports.Set("modelLayout", Napi::Function::New(env, ModelLayout, "modelLayout"));
   return exports;
 }

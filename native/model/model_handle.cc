@@ -69,6 +69,44 @@ struct PinnedTensor {
   Napi::ObjectReference ref;
 };
 
+// NativeKvCache: a model's key/value cache for one sample (see MotModel::infer).
+class KvCacheHandle : public Napi::ObjectWrap<KvCacheHandle> {
+ public:
+  static Napi::FunctionReference* ctor;
+  explicit KvCacheHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvCacheHandle>(info) {}
+  KvCache cache;
+  bool busy = false;
+  Napi::Value GetLength(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(cache.n)); }
+  Napi::Value Clear(const Napi::CallbackInfo& info) {
+    if (busy) throw make_error(info.Env(), Code::E_ARG, "kvCache.clear: an inference pass is using the cache");
+    cache = KvCache();
+    return info.Env().Undefined();
+  }
+  // clone(): a new cache holding a copy of this one's tokens (e.g. the image-only prefix as the
+  // no-text CFG context before the instruction is appended to the original).
+  Napi::Value Clone(const Napi::CallbackInfo& info) {
+    Napi::Object o = ctor->New({});
+    KvCacheHandle* c = KvCacheHandle::Unwrap(o);
+    c->cache.n = cache.n;
+    c->cache.cap = cache.n;
+    c->cache.seg = cache.seg;
+    c->cache.k.resize(cache.k.size());
+    c->cache.v.resize(cache.v.size());
+    for (size_t l = 0; l < cache.k.size(); ++l) {
+      const size_t rows = cache.cap ? cache.k[l].size() / static_cast<size_t>(cache.cap) : 0;
+      c->cache.k[l].assign(cache.k[l].begin(), cache.k[l].begin() + static_cast<std::ptrdiff_t>(rows * cache.n));
+      c->cache.v[l].assign(cache.v[l].begin(), cache.v[l].begin() + static_cast<std::ptrdiff_t>(rows * cache.n));
+    }
+    return o;
+  }
+  Napi::Value Segments(const Napi::CallbackInfo& info) {
+    Napi::Array a = Napi::Array::New(info.Env(), cache.seg.size());
+    for (size_t i = 0; i < cache.seg.size(); ++i) a.Set(static_cast<uint32_t>(i), cache.seg[i]);
+    return a;
+  }
+};
+Napi::FunctionReference* KvCacheHandle::ctor = nullptr;
+
 class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  public:
   static Napi::FunctionReference* ctor;
@@ -77,6 +115,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
 
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Backward(const Napi::CallbackInfo& info);
+  Napi::Value Infer(const Napi::CallbackInfo& info);
   Napi::Value SetFrozen(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value GetBusy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), busy_); }
@@ -146,7 +185,7 @@ void ModelHandle::check_usable(Napi::Env env, const char* what) {
 
 class ModelWorker : public Napi::AsyncWorker {
  public:
-  enum Kind { kForward, kBackward };
+  enum Kind { kForward, kBackward, kInfer };
   ModelWorker(Napi::Env env, ModelHandle* owner, Napi::Object owner_obj, Kind kind)
       : Napi::AsyncWorker(env, "metacot.model"), owner_(owner), kind_(kind), deferred_(Napi::Promise::Deferred::New(env)) {
     owner_ref_ = Napi::Persistent(owner_obj);
@@ -165,6 +204,12 @@ class ModelWorker : public Napi::AsyncWorker {
   int64_t logits_cap = -1;
   float* vel_out = nullptr;
   int64_t vel_cap = -1;
+  // infer
+  KvCacheHandle* cache = nullptr;
+  Napi::ObjectReference cache_ref;
+  bool write = false, extend_last = false;
+  float* last_logits = nullptr;
+  int64_t last_logits_cap = -1;
 
   void Execute() override {
     try {
@@ -191,6 +236,23 @@ class ModelWorker : public Napi::AsyncWorker {
               status_ = m->copy_velocities(vel_out);
           }
         }
+      } else if (kind_ == kInfer) {
+        MotModel* m = owner_->model();
+        const MotConfig& c = m->config();
+        if (last_logits && last_logits_cap != c.vocab) {
+          status_ = Status::Error(Code::E_SHAPE, "model.infer: option 'lastLogits' expected " + std::to_string(c.vocab) + " elements, received " + std::to_string(last_logits_cap));
+          return;
+        }
+        if (vel_out) {
+          int64_t noisy = 0;
+          for (int64_t i = 0; i < batch.N; ++i) noisy += batch.kind[i] == kTokNoisyLatent ? 1 : 0;
+          if (vel_cap != noisy * c.latent_channels) {
+            status_ = Status::Error(Code::E_SHAPE, "model.infer: option 'velocities' expected " + std::to_string(noisy) + " x " +
+                                                       std::to_string(c.latent_channels) + " elements, received " + std::to_string(vel_cap));
+            return;
+          }
+        }
+        status_ = m->infer(cache->cache, batch, write, extend_last, last_logits, vel_out, &infer_);
       } else {
         status_ = owner_->model()->backward();
       }
@@ -203,6 +265,7 @@ class ModelWorker : public Napi::AsyncWorker {
   void finish(Napi::Env env) {
     owner_->busy_ = false;
     owner_->unpin_all(env);
+    if (cache) cache->busy = false;
     for (auto& p : held_) p.h->unpin(env);
   }
   void OnOK() override {
@@ -219,6 +282,12 @@ class ModelWorker : public Napi::AsyncWorker {
       o.Set("loss", losses_.loss);
       o.Set("nCe", static_cast<double>(losses_.n_ce));
       o.Set("nMse", static_cast<double>(losses_.n_mse));
+      deferred_.Resolve(o);
+    } else if (kind_ == kInfer) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("nNoisy", static_cast<double>(infer_.n_noisy));
+      o.Set("hasLogits", infer_.has_logits);
+      o.Set("cached", static_cast<double>(cache->cache.n));
       deferred_.Resolve(o);
     } else {
       deferred_.Resolve(env.Undefined());
@@ -237,10 +306,77 @@ class ModelWorker : public Napi::AsyncWorker {
   std::vector<PinnedTensor> held_;
   Status status_;
   MotLosses losses_;
+  InferResult infer_;
 };
 
 // forward(batch: {ids, kind, expert, pos, seg, vitPatches, vitPos, latents, latentPos, latentT,
 //                 ceTargets?, mseTarget?, mseMask?}, opts: {wCe, wMse, logits?, velocities?}) -> Promise
+// Reads a batch object into w->batch, holding its tensors for the worker's lifetime.
+void read_batch(Napi::Env env, Napi::Object b, ModelWorker* w, const MotConfig& c, const std::string& op) {
+  auto field = [&](const char* key, DType dt, bool required) -> TensorHandle* {
+    Napi::Value v = b.Get(key);
+    if (v.IsUndefined() || v.IsNull()) {
+      if (required) throw make_error(env, Code::E_ARG, std::string(op) + ": batch field '" + key + "' is required");
+      return nullptr;
+    }
+    TensorHandle* h = tensor_arg(env, v, std::string(op) + ": batch field '" + key + "'", dt);
+    w->hold(h, v.As<Napi::Object>());
+    return h;
+  };
+  TensorHandle* ids = field("ids", DType::I32, true);
+  int64_t N = ids->view().numel();
+  auto need = [&](TensorHandle* h, const char* key, int64_t n) {
+    if (h && h->view().numel() != n)
+      throw make_error(env, Code::E_SHAPE, std::string(op) + ": batch field '" + key + "' expected " + std::to_string(n) +
+                                               " elements, received shape " + h->view().shape_str());
+  };
+  TensorHandle* kind = field("kind", DType::I32, true);
+  TensorHandle* expert = field("expert", DType::I32, true);
+  TensorHandle* pos = field("pos", DType::I32, true);
+  TensorHandle* seg = field("seg", DType::I32, true);
+  need(kind, "kind", N);
+  need(expert, "expert", N);
+  need(pos, "pos", N);
+  if (seg->view().numel() % 4) throw make_error(env, Code::E_SHAPE, std::string(op) + ": batch field 'seg' expected [S, 4], received " + seg->view().shape_str());
+  TensorHandle* vp = field("vitPatches", DType::F32, true);
+  TensorHandle* vpos = field("vitPos", DType::I32, true);
+  TensorHandle* lat = field("latents", DType::F32, true);
+  TensorHandle* lpos = field("latentPos", DType::I32, true);
+  TensorHandle* lt = field("latentT", DType::F32, true);
+  if (vp->view().numel() % c.vit_patch_dim)
+    throw make_error(env, Code::E_SHAPE, std::string(op) + ": batch field 'vitPatches' expected [Nv, " + std::to_string(c.vit_patch_dim) + "], received " + vp->view().shape_str());
+  if (lat->view().numel() % c.latent_channels)
+    throw make_error(env, Code::E_SHAPE, std::string(op) + ": batch field 'latents' expected [Nl, " + std::to_string(c.latent_channels) + "], received " + lat->view().shape_str());
+  int64_t Nv = vp->view().numel() / c.vit_patch_dim, Nl = lat->view().numel() / c.latent_channels;
+  need(vpos, "vitPos", Nv);
+  need(lpos, "latentPos", Nl);
+  need(lt, "latentT", Nl);
+  TensorHandle* cet = field("ceTargets", DType::I32, false);
+  TensorHandle* mt = field("mseTarget", DType::F32, false);
+  TensorHandle* mm = field("mseMask", DType::F32, false);
+  need(cet, "ceTargets", N);
+  need(mt, "mseTarget", Nl * c.latent_channels);
+  need(mm, "mseMask", Nl);
+  MotBatch& mb = w->batch;
+  mb.N = N;
+  mb.ids = ids->view().i32();
+  mb.kind = kind->view().i32();
+  mb.expert = expert->view().i32();
+  mb.pos = pos->view().i32();
+  mb.seg = seg->view().i32();
+  mb.S = seg->view().numel() / 4;
+  mb.vit_patches = vp->view().f32();
+  mb.vit_pos = vpos->view().i32();
+  mb.Nv = Nv;
+  mb.latents = lat->view().f32();
+  mb.latent_pos = lpos->view().i32();
+  mb.latent_t = lt->view().f32();
+  mb.Nl = Nl;
+  mb.ce_targets = cet ? cet->view().i32() : nullptr;
+  mb.mse_target = mt ? mt->view().f32() : nullptr;
+  mb.mse_mask = mm ? mm->view().f32() : nullptr;
+}
+
 Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check_usable(env, "forward");
@@ -249,69 +385,7 @@ Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
   Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
   auto* w = new ModelWorker(env, this, info.This().As<Napi::Object>(), ModelWorker::kForward);
   try {
-    auto field = [&](const char* key, DType dt, bool required) -> TensorHandle* {
-      Napi::Value v = b.Get(key);
-      if (v.IsUndefined() || v.IsNull()) {
-        if (required) throw make_error(env, Code::E_ARG, std::string("model.forward: batch field '") + key + "' is required");
-        return nullptr;
-      }
-      TensorHandle* h = tensor_arg(env, v, std::string("model.forward: batch field '") + key + "'", dt);
-      w->hold(h, v.As<Napi::Object>());
-      return h;
-    };
-    TensorHandle* ids = field("ids", DType::I32, true);
-    int64_t N = ids->view().numel();
-    auto need = [&](TensorHandle* h, const char* key, int64_t n) {
-      if (h && h->view().numel() != n)
-        throw make_error(env, Code::E_SHAPE, std::string("model.forward: batch field '") + key + "' expected " + std::to_string(n) +
-                                                 " elements, received shape " + h->view().shape_str());
-    };
-    TensorHandle* kind = field("kind", DType::I32, true);
-    TensorHandle* expert = field("expert", DType::I32, true);
-    TensorHandle* pos = field("pos", DType::I32, true);
-    TensorHandle* seg = field("seg", DType::I32, true);
-    need(kind, "kind", N);
-    need(expert, "expert", N);
-    need(pos, "pos", N);
-    if (seg->view().numel() % 4) throw make_error(env, Code::E_SHAPE, "model.forward: batch field 'seg' expected [S, 4], received " + seg->view().shape_str());
-    const MotConfig& c = model_->config();
-    TensorHandle* vp = field("vitPatches", DType::F32, true);
-    TensorHandle* vpos = field("vitPos", DType::I32, true);
-    TensorHandle* lat = field("latents", DType::F32, true);
-    TensorHandle* lpos = field("latentPos", DType::I32, true);
-    TensorHandle* lt = field("latentT", DType::F32, true);
-    if (vp->view().numel() % c.vit_patch_dim)
-      throw make_error(env, Code::E_SHAPE, "model.forward: batch field 'vitPatches' expected [Nv, " + std::to_string(c.vit_patch_dim) + "], received " + vp->view().shape_str());
-    if (lat->view().numel() % c.latent_channels)
-      throw make_error(env, Code::E_SHAPE, "model.forward: batch field 'latents' expected [Nl, " + std::to_string(c.latent_channels) + "], received " + lat->view().shape_str());
-    int64_t Nv = vp->view().numel() / c.vit_patch_dim, Nl = lat->view().numel() / c.latent_channels;
-    need(vpos, "vitPos", Nv);
-    need(lpos, "latentPos", Nl);
-    need(lt, "latentT", Nl);
-    TensorHandle* cet = field("ceTargets", DType::I32, false);
-    TensorHandle* mt = field("mseTarget", DType::F32, false);
-    TensorHandle* mm = field("mseMask", DType::F32, false);
-    need(cet, "ceTargets", N);
-    need(mt, "mseTarget", Nl * c.latent_channels);
-    need(mm, "mseMask", Nl);
-    MotBatch& mb = w->batch;
-    mb.N = N;
-    mb.ids = ids->view().i32();
-    mb.kind = kind->view().i32();
-    mb.expert = expert->view().i32();
-    mb.pos = pos->view().i32();
-    mb.seg = seg->view().i32();
-    mb.S = seg->view().numel() / 4;
-    mb.vit_patches = vp->view().f32();
-    mb.vit_pos = vpos->view().i32();
-    mb.Nv = Nv;
-    mb.latents = lat->view().f32();
-    mb.latent_pos = lpos->view().i32();
-    mb.latent_t = lt->view().f32();
-    mb.Nl = Nl;
-    mb.ce_targets = cet ? cet->view().i32() : nullptr;
-    mb.mse_target = mt ? mt->view().f32() : nullptr;
-    mb.mse_mask = mm ? mm->view().f32() : nullptr;
+    read_batch(env, b, w, model_->config(), "model.forward");
     w->w_ce = num(opts, "wCe", false, 1.0);
     w->w_mse = num(opts, "wMse", false, 1.0);
     for (const char* key : {"logits", "velocities"}) {
@@ -336,6 +410,41 @@ Napi::Value ModelHandle::Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check_usable(env, "backward");
   auto* w = new ModelWorker(env, this, info.This().As<Napi::Object>(), ModelWorker::kBackward);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// infer(cache, batch, {write, extendLast, lastLogits?, velocities?}) -> Promise<{nNoisy, hasLogits, cached}>
+Napi::Value ModelHandle::Infer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  check_usable(env, "infer");
+  if (info.Length() < 2 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(KvCacheHandle::ctor->Value()) || !info[1].IsObject())
+    throw make_error(env, Code::E_ARG, "model.infer(cache, batch, opts): expected (KvCache, object, object)");
+  KvCacheHandle* cache = KvCacheHandle::Unwrap(info[0].As<Napi::Object>());
+  if (cache->busy) throw make_error(env, Code::E_ARG, "model.infer: the cache is in use by another pass");
+  Napi::Object opts = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+  auto* w = new ModelWorker(env, this, info.This().As<Napi::Object>(), ModelWorker::kInfer);
+  try {
+    read_batch(env, info[1].As<Napi::Object>(), w, model_->config(), "model.infer");
+    w->cache = cache;
+    w->cache_ref = Napi::Persistent(info[0].As<Napi::Object>());
+    w->write = num(opts, "write", false, 0) != 0;
+    w->extend_last = num(opts, "extendLast", false, 0) != 0;
+    for (const char* key : {"lastLogits", "velocities"}) {
+      Napi::Value v = opts.Get(key);
+      if (v.IsUndefined() || v.IsNull()) continue;
+      TensorHandle* h = tensor_arg(env, v, std::string("model.infer: option '") + key + "'", DType::F32);
+      w->hold(h, v.As<Napi::Object>());
+      if (key[0] == 'l') { w->last_logits = h->view().f32(); w->last_logits_cap = h->view().numel(); }
+      else { w->vel_out = h->view().f32(); w->vel_cap = h->view().numel(); }
+    }
+  } catch (...) {
+    w->finish(env);
+    delete w;
+    throw;
+  }
+  cache->busy = true;
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -368,11 +477,24 @@ Napi::Function InitModelHandle(Napi::Env env) {
                                                {
                                                    ModelHandle::InstanceMethod("forward", &ModelHandle::Forward),
                                                    ModelHandle::InstanceMethod("backward", &ModelHandle::Backward),
+                                                   ModelHandle::InstanceMethod("infer", &ModelHandle::Infer),
                                                    ModelHandle::InstanceMethod("setFrozen", &ModelHandle::SetFrozen),
                                                    ModelHandle::InstanceMethod("dispose", &ModelHandle::Dispose),
                                                    ModelHandle::InstanceAccessor("busy", &ModelHandle::GetBusy, nullptr),
                                                });
   ModelHandle::ctor = new Napi::FunctionReference(Napi::Persistent(fn));
+  return fn;
+}
+
+Napi::Function InitKvCache(Napi::Env env) {
+  Napi::Function fn = KvCacheHandle::DefineClass(env, "NativeKvCache",
+                                                 {
+                                                     KvCacheHandle::InstanceAccessor("length", &KvCacheHandle::GetLength, nullptr),
+                                                     KvCacheHandle::InstanceMethod("clear", &KvCacheHandle::Clear),
+                                                     KvCacheHandle::InstanceMethod("clone", &KvCacheHandle::Clone),
+                                                     KvCacheHandle::InstanceMethod("segments", &KvCacheHandle::Segments),
+                                                 });
+  KvCacheHandle::ctor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;
 }
 

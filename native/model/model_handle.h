@@ -6,6 +6,7 @@
 namespace mc {
 
 Napi::Function InitModelHandle(Napi::Env env);
+Napi::Function InitKvCache(Napi::Env env);
 Napi::Value ModelLayout(const Napi::CallbackInfo& info);  // modelLayout(config) -> [{name, shape, ...}]
 
 }  // namespace mc

@@ -14,6 +14,7 @@
 #include "../../kernels/rope/rope.h"
 #include "../../kernels/swiglu/swiglu.h"
 #include "../../kernels/timestep/timestep.h"
+#include "attention_cached.h"
 
 namespace mc {
 namespace {
@@ -429,6 +430,114 @@ void MotModel::embed_inputs_backward() {
     silu_backward_cpu(dh1.data(), t_h1_.data(), ds1.data(), Nl_ * D, false);
     linear_bwd(nullptr, G(gi(kTimeFc1W)), G(gi(kTimeFc1B)), dh1.data(), t_sin_.data(), P(gi(kTimeFc1W)), Nl_, TD, D, false);
   }
+}
+
+Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
+                       InferResult* res) {
+  MC_RETURN_IF_ERROR(check_batch(b));
+  have_forward_ = false;  // the training arena is reused below
+  const int64_t D = cfg_.hidden, F = cfg_.mlp, hd = cfg_.head_dim, H = cfg_.heads, Hkv = cfg_.kv_heads;
+  const int64_t qd = H * hd, kvd = Hkv * hd, V = cfg_.vocab, C = cfg_.latent_channels;
+  const float eps = static_cast<float>(cfg_.rms_eps);
+  const int64_t M = b.N, n0 = cache.n, Nt = n0 + M;
+  // combined segment table
+  std::vector<int32_t> seg(cache.seg);
+  for (int64_t r = 0; r < b.S; ++r) {
+    int32_t row[4] = {static_cast<int32_t>(b.seg[r * 4] + n0), static_cast<int32_t>(b.seg[r * 4 + 1] + n0), b.seg[r * 4 + 2], b.seg[r * 4 + 3]};
+    if (r == 0 && extend_last) {
+      if (seg.empty()) return Status::Error(Code::E_ARG, "model.infer: 'extendLast' needs a non-empty cache");
+      int32_t* last = &seg[seg.size() - 4];
+      if (last[2] != kAttnCausal || row[2] != kAttnCausal || last[3] != row[3] || last[1] != row[0])
+        return Status::Error(Code::E_ARG, "model.infer: 'extendLast' expected the batch's first segment to continue the cache's last causal segment of the same sample");
+      last[1] = row[1];
+      continue;
+    }
+    seg.insert(seg.end(), row, row + 4);
+  }
+  const int64_t S = static_cast<int64_t>(seg.size() / 4);
+  MC_RETURN_IF_ERROR(attention_check_segments("model.infer", seg.data(), S, Nt));
+  // cache capacity (grown geometrically; rows past n are scratch for non-writing passes)
+  if (static_cast<int64_t>(cache.k.size()) != cfg_.layers) {
+    cache.k.assign(static_cast<size_t>(cfg_.layers), {});
+    cache.v.assign(static_cast<size_t>(cfg_.layers), {});
+    cache.cap = 0;
+  }
+  if (Nt > cache.cap) {
+    int64_t cap = std::max<int64_t>(Nt, cache.cap * 2);
+    for (int64_t l = 0; l < cfg_.layers; ++l) {
+      cache.k[l].resize(static_cast<size_t>(cap * kvd));
+      cache.v[l].resize(static_cast<size_t>(cap * kvd));
+    }
+    cache.cap = cap;
+  }
+  ensure_arena(b);
+  embed_inputs(b);
+  std::vector<float> qs(M * qd), o(M * qd);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  for (int64_t l = 0; l < cfg_.layers; ++l) {
+    float* ks = cache.k[l].data() + n0 * kvd;
+    float* vs = cache.v[l].data() + n0 * kvd;
+    for (int e = 0; e < 2; ++e) {
+      const int64_t n = static_cast<int64_t>(rows_[e].size());
+      if (!n) continue;
+      ExpertActs& A = acts_[l].e[e];
+      rmsnorm_forward_cpu(A.a.data(), A.rstd1.data(), xe_[e].data(), LP(l, e, kInputNorm), n, D, eps);
+      linear_fwd(A.q.data(), A.a.data(), LP(l, e, kQW), LP(l, e, kQB), n, D, qd);
+      linear_fwd(A.k.data(), A.a.data(), LP(l, e, kKW), LP(l, e, kKB), n, D, kvd);
+      linear_fwd(A.v.data(), A.a.data(), LP(l, e, kVW), LP(l, e, kVB), n, D, kvd);
+      rmsnorm_forward_cpu(A.q.data(), A.rq.data(), A.q.data(), LP(l, e, kQNorm), n * H, hd, eps);
+      rmsnorm_forward_cpu(A.k.data(), A.rk.data(), A.k.data(), LP(l, e, kKNorm), n * Hkv, hd, eps);
+      scatter_rows(qs.data(), A.q.data(), rows_[e].data(), n, qd);
+      scatter_rows(ks, A.k.data(), rows_[e].data(), n, kvd);
+      scatter_rows(vs, A.v.data(), rows_[e].data(), n, kvd);
+    }
+    rope_cpu(qs.data(), qs.data(), pos_.data(), M, H, hd, cfg_.rope_theta, false);
+    rope_cpu(ks, ks, pos_.data(), M, Hkv, hd, cfg_.rope_theta, false);
+    MC_RETURN_IF_ERROR(attention_cached_forward_cpu(o.data(), qs.data(), cache.k[l].data(), cache.v[l].data(), seg.data(), S, Nt,
+                                                    n0, H, Hkv, hd, scale));
+    for (int e = 0; e < 2; ++e) {
+      const int64_t n = static_cast<int64_t>(rows_[e].size());
+      if (!n) continue;
+      ExpertActs& A = acts_[l].e[e];
+      gather_rows(A.oe.data(), o.data(), rows_[e].data(), n, qd);
+      linear_fwd(xe_[e].data(), A.oe.data(), LP(l, e, kOW), nullptr, n, qd, D, 1.f);
+      rmsnorm_forward_cpu(A.b.data(), A.rstd2.data(), xe_[e].data(), LP(l, e, kPostNorm), n, D, eps);
+      linear_fwd(A.g.data(), A.b.data(), LP(l, e, kGateW), nullptr, n, D, F);
+      linear_fwd(A.u.data(), A.b.data(), LP(l, e, kUpW), nullptr, n, D, F);
+      swiglu_forward_cpu(A.h.data(), A.g.data(), A.u.data(), n * F);
+      linear_fwd(xe_[e].data(), A.h.data(), LP(l, e, kDownW), nullptr, n, F, D, 1.f);
+    }
+  }
+  const int fin_idx[2] = {layout_.final_norm_und, layout_.final_norm_gen};
+  InferResult r;
+  if (last_logits) {
+    int64_t last = -1;
+    for (int64_t i = M - 1; i >= 0; --i)
+      if (kind_[i] == kTokText) { last = i; break; }
+    if (last >= 0) {
+      const int e = expert_of_[last];
+      std::vector<float> f(D), rs(1);
+      rmsnorm_forward_cpu(f.data(), rs.data(), &xe_[e][static_cast<int64_t>(row_of_[last]) * D], P(fin_idx[e]), 1, D, eps);
+      const int lm = layout_.global_index[kLmHead] >= 0 ? layout_.global_index[kLmHead] : layout_.global_index[kEmbed];
+      linear_fwd(last_logits, f.data(), P(lm), nullptr, 1, D, V);
+      r.has_logits = true;
+    }
+  }
+  if (vel_out && n_noisy_) {
+    std::vector<float> f(n_noisy_ * D), rs(n_noisy_);
+    int64_t j = 0;
+    for (int64_t i = 0; i < M; ++i)
+      if (kind_[i] == kTokNoisyLatent) std::memcpy(&f[(j++) * D], &xe_[1][static_cast<int64_t>(row_of_[i]) * D], D * sizeof(float));
+    rmsnorm_forward_cpu(f.data(), rs.data(), f.data(), P(fin_idx[1]), n_noisy_, D, eps);
+    linear_fwd(vel_out, f.data(), P(layout_.global_index[kLlm2VaeW]), P(layout_.global_index[kLlm2VaeB]), n_noisy_, D, C);
+  }
+  r.n_noisy = n_noisy_;
+  if (write) {
+    cache.n = Nt;
+    cache.seg = std::move(seg);
+  }
+  *res = r;
+  return Status::Ok();
 }
 
 Status MotModel::copy_logits(float* out) const {

@@ -67,6 +67,22 @@ struct LayerActs {
   std::vector<float> q, k, v, o, lse;   // post-RoPE q/k, v, attention output, log-sum-exp
 };
 
+// Keys (after q/k-norm and RoPE) and values of already-processed tokens, per layer, for one sample,
+// plus their segment rows. Inference passes append to it (prefill, decoding) or only read it
+// (denoising: image queries attend to the cache without writing to it).
+struct KvCache {
+  int64_t n = 0;                           // cached tokens
+  int64_t cap = 0;                         // allocated rows per layer
+  std::vector<std::vector<float>> k, v;    // per layer [cap, kv_heads*head_dim]
+  std::vector<int32_t> seg;                // [S, 4] rows over [0, n)
+  void clear() { n = 0; seg.clear(); }
+};
+
+struct InferResult {
+  int64_t n_noisy = 0;     // rows written to vel_out
+  bool has_logits = false; // last_logits written (the batch had a text token)
+};
+
 class MotModel {
  public:
   MotModel(const MotConfig& cfg, std::vector<float*> params, std::vector<float*> grads);
@@ -85,6 +101,14 @@ class MotModel {
   Status forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out);
   // Backward of the last forward's loss: accumulates into the gradient buffers.
   Status backward();
+
+  // Cached inference over the new tokens of `b` (its segment rows are relative to its own tokens):
+  // they attend to the cache and to each other; with `write` their keys/values are appended to the
+  // cache; with `extend_last` the batch's first segment continues the cache's last (causal) segment,
+  // as when decoding text token by token. Writes the logits of the batch's last text token
+  // (last_logits [V]) and the velocities of its noisy latent tokens (vel_out [n_noisy, C]) when given.
+  Status infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
+               InferResult* res);
 
   Status copy_logits(float* out) const;      // [last_n_ce, V] of the last forward
   Status copy_velocities(float* out) const;  // [last_n_noisy, C] of the last forward

@@ -87,3 +87,45 @@ export function countKinds(b: HostBatch): { text: number; vit: number; latent: n
   }
   return { text, vit, latent, noisy, ce };
 }
+
+/**
+ * Tokens [start, end) of a packed batch as a batch of their own: kinds, ids, positions, their ViT and
+ * latent rows, targets, and the segment rows clipped to the range and shifted to start at 0.
+ * (Cached inference feeds a sequence piece by piece this way.)
+ */
+export function sliceBatch(b: HostBatch, start: number, end: number, vitPatchDim: number, latentChannels: number): HostBatch {
+  let v0 = 0;
+  let l0 = 0;
+  for (let i = 0; i < start; i++) {
+    if (b.kind[i] === TokenKind.vit) v0++;
+    else if (b.kind[i] === TokenKind.cleanLatent || b.kind[i] === TokenKind.noisyLatent) l0++;
+  }
+  let v1 = v0;
+  let l1 = l0;
+  for (let i = start; i < end; i++) {
+    if (b.kind[i] === TokenKind.vit) v1++;
+    else if (b.kind[i] === TokenKind.cleanLatent || b.kind[i] === TokenKind.noisyLatent) l1++;
+  }
+  const seg: number[] = [];
+  for (let s = 0; s < b.seg.length / 4; s++) {
+    const s0 = Math.max(b.seg[s * 4], start);
+    const s1 = Math.min(b.seg[s * 4 + 1], end);
+    if (s1 > s0) seg.push(s0 - start, s1 - start, b.seg[s * 4 + 2], b.seg[s * 4 + 3]);
+  }
+  const out: HostBatch = {
+    ids: b.ids.slice(start, end),
+    kind: b.kind.slice(start, end),
+    expert: b.expert.slice(start, end),
+    pos: b.pos.slice(start, end),
+    seg: Int32Array.from(seg),
+    vitPatches: b.vitPatches.slice(v0 * vitPatchDim, v1 * vitPatchDim),
+    vitPos: b.vitPos.slice(v0, v1),
+    latents: b.latents.slice(l0 * latentChannels, l1 * latentChannels),
+    latentPos: b.latentPos.slice(l0, l1),
+    latentT: b.latentT.slice(l0, l1),
+  };
+  if (b.ceTargets) out.ceTargets = b.ceTargets.slice(start, end);
+  if (b.mseTarget) out.mseTarget = b.mseTarget.slice(l0 * latentChannels, l1 * latentChannels);
+  if (b.mseMask) out.mseMask = b.mseMask.slice(l0, l1);
+  return out;
+}

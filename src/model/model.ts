@@ -1,7 +1,7 @@
 // MotModel: the TypeScript face of the native MoT model. Parameters and gradients are ordinary
 // Tensors laid out by the native layout (one per entry, same order), initialised here with the
 // Philox randn op (stream = parameter index), so a seed gives the same model on every backend.
-import type { NativeModelHandle, NativeParamSpec } from '../native/binding.js';
+import type { NativeKvCache, NativeModelHandle, NativeParamSpec } from '../native/binding.js';
 import { MetacotError, withCallerStack } from '../native/errors.js';
 import { loadBackend } from '../native/loader.js';
 import { Tensor } from '../native/tensor.js';
@@ -26,6 +26,48 @@ export interface ForwardResult {
   nMse: number;
   logits?: Float32Array;
   velocities?: Float32Array;
+}
+
+export interface InferOptions {
+  /** append the batch's keys/values to the cache (prefill, decoding); false for denoising passes */
+  write?: boolean;
+  /** the batch's first segment continues the cache's last causal segment (token-by-token decoding) */
+  extendLast?: boolean;
+  /** return the logits of the batch's last text token */
+  lastLogits?: boolean;
+  /** return the velocities of the batch's noisy latent tokens */
+  velocities?: boolean;
+}
+
+export interface InferResult {
+  cached: number;
+  lastLogits?: Float32Array;
+  velocities?: Float32Array;
+}
+
+/** Keys and values of processed tokens for one sample; `clone()` forks a context (CFG). */
+export class KvCache implements Disposable {
+  /** @internal */
+  readonly handle: NativeKvCache;
+  constructor(handle?: NativeKvCache) {
+    this.handle = handle ?? new (loadBackend().binding.KvCache)();
+  }
+  get length(): number {
+    return this.handle.length;
+  }
+  clone(): KvCache {
+    return new KvCache(this.handle.clone());
+  }
+  /** segment rows [start, end, mode, sample] over the cached tokens */
+  segments(): number[] {
+    return this.handle.segments();
+  }
+  dispose(): void {
+    this.handle.clear();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 export function modelLayout(config: ModelConfig): NativeParamSpec[] {
@@ -126,6 +168,35 @@ export class MotModel implements Disposable {
       logits?.dispose();
       vel?.dispose();
       if (own) bt.dispose();
+    }
+  }
+
+  /** Cached inference over new tokens (see native/model/mot.h MotModel::infer). */
+  async infer(cache: KvCache, batch: HostBatch, opts: InferOptions = {}): Promise<InferResult> {
+    this.live('infer');
+    const site = new Error();
+    const bt = new BatchTensors(batch, this.config.vitPatchDim, this.config.latentChannels);
+    let logits: Tensor | null = null;
+    let vel: Tensor | null = null;
+    try {
+      if (opts.lastLogits) logits = Tensor.zeros([this.config.vocab], { device: 'cpu' });
+      if (opts.velocities) vel = Tensor.zeros([countKinds(batch).noisy, this.config.latentChannels], { device: 'cpu' });
+      const r = await this.handle.infer(cache.handle, bt.native(), {
+        write: opts.write ?? false,
+        extendLast: opts.extendLast ?? false,
+        lastLogits: logits?.handle,
+        velocities: vel?.handle,
+      });
+      const out: InferResult = { cached: r.cached };
+      if (logits && r.hasLogits) out.lastLogits = logits.toFloat32Array();
+      if (vel) out.velocities = vel.toFloat32Array();
+      return out;
+    } catch (e) {
+      throw withCallerStack(e, site);
+    } finally {
+      logits?.dispose();
+      vel?.dispose();
+      bt.dispose();
     }
   }
 

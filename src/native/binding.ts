@@ -89,7 +89,25 @@ export interface NativeLosses {
   nMse: number;
 }
 
+export interface NativeKvCache {
+  readonly length: number;
+  clear(): void;
+  clone(): NativeKvCache;
+  segments(): number[];
+}
+
+export interface NativeInferResult {
+  nNoisy: number;
+  hasLogits: boolean;
+  cached: number;
+}
+
 export interface NativeModelHandle {
+  infer(
+    cache: NativeKvCache,
+    batch: NativeBatch,
+    opts: { write?: boolean; extendLast?: boolean; lastLogits?: NativeTensorHandle; velocities?: NativeTensorHandle },
+  ): Promise<NativeInferResult>;
   forward(
     batch: NativeBatch,
     opts: { wCe?: number; wMse?: number; logits?: NativeTensorHandle; velocities?: NativeTensorHandle },
@@ -106,6 +124,7 @@ export interface NativeBinding {
     params: NativeTensorHandle[],
     grads: NativeTensorHandle[] | null,
   ) => NativeModelHandle;
+  KvCache: new () => NativeKvCache;
   modelLayout(config: Record<string, number | boolean>): NativeParamSpec[];
   Tensor: new (shape: number[], dtype: number, device: number) => NativeTensorHandle;
   /** Runs op `index` of the op table synchronously; throws a coded Error. */

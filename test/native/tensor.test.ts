@@ -184,7 +184,10 @@ describe('async ops', () => {
     const b = loadBackend().binding;
     const y = scope.track(Tensor.zeros([5]));
     const { runCallAsync } = await import('../../src/ops/registry.js');
-    const e = await runCallAsync('add', { tensors: [x, y, x], floats: [1, 1] }).catch((err: unknown) => err as Error & { code: string });
+    const e = (await runCallAsync('add', { tensors: [x, y, x], floats: [1, 1] }).then(
+      () => new Error('expected a rejection'),
+      (err: unknown) => err,
+    )) as Error & { code: string };
     expect(e.code).toBe('E_SHAPE');
     expect(e.stack).toContain('tensor.test.ts');
     void b;

@@ -35,9 +35,9 @@ export interface RefBatch {
   latents: ArrayLike<number>;
   latentPos: ArrayLike<number>;
   latentT: ArrayLike<number>;
-  ceTargets: ArrayLike<number>;
-  mseTarget: ArrayLike<number>;
-  mseMask: ArrayLike<number>;
+  ceTargets?: ArrayLike<number>;
+  mseTarget?: ArrayLike<number>;
+  mseMask?: ArrayLike<number>;
 }
 
 export type RefParams = Map<string, Float64Array>;
@@ -172,12 +172,13 @@ export function motForwardRef(cfg: RefConfig, p: RefParams, b: RefBatch, wCe = 1
     const rows = rowsOf[e];
     if (rows.length) put(fin, rmsnormRef(take(x, rows, D), P(`final_norm.${ex[e]}.weight`), cfg.rmsEps).y, rows, D);
   }
-  const ceRows = [...Array(N).keys()].filter((i) => b.ceTargets[i] >= 0);
+  const ceT = b.ceTargets ?? new Int32Array(N).fill(-1);
+  const ceRows = [...Array(N).keys()].filter((i) => ceT[i] >= 0);
   const lm = cfg.tieEmbeddings ? P('embed.weight') : P('lm_head.weight');
   const logits = linear(take(fin, ceRows, D), lm, null, ceRows.length, D, cfg.vocab);
   let ce = 0;
   if (ceRows.length) {
-    const l = crossEntropyRef(logits, ceRows.map((i) => b.ceTargets[i]), cfg.vocab);
+    const l = crossEntropyRef(logits, ceRows.map((i) => ceT[i]), cfg.vocab);
     ce = l.reduce((a, c) => a + c, 0) / ceRows.length;
   }
   const noisySeq = [...Array(N).keys()].filter((i) => b.kind[i] === 3);
@@ -192,9 +193,9 @@ export function motForwardRef(cfg: RefConfig, p: RefParams, b: RefBatch, wCe = 1
   if (noisySeq.length) {
     const tgt = new Float64Array(noisySeq.length * C);
     noisyLat.forEach((r, j) => {
-      for (let c = 0; c < C; c++) tgt[j * C + c] = b.mseTarget[r * C + c];
+      for (let c = 0; c < C; c++) tgt[j * C + c] = b.mseTarget ? b.mseTarget[r * C + c] : 0;
     });
-    mse = mseRef(velocities, tgt, noisyLat.map((r) => b.mseMask[r]), C);
+    mse = mseRef(velocities, tgt, noisyLat.map((r) => (b.mseMask ? b.mseMask[r] : 1)), C);
   }
   return { loss: wCe * ce + wMse * mse, ce, mse, logits, velocities };
 }
