@@ -1,0 +1,222 @@
+// Stage 1 of Meta-CoT: supervised fine-tuning on packed CoT-editing + understanding sequences.
+// loss = w_ce * CE(CoT / answer tokens) + w_mse * MSE(velocity at noisy latents); AdamW with warmup
+// then constant or cosine; gradient accumulation; EMA; checkpoints every N steps, on Ctrl-C and at the
+// end (atomic); exact resume (the data order is a pure function of (seed, step), the optimizer and
+// EMA state are in the checkpoint); a non-finite loss or gradient stops the run with the last good
+// checkpoint kept. Compute runs on native worker threads: the event loop stays free for the progress
+// display and signals.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { HostBatch } from '../model/batch.js';
+import { loadCheckpoint, loadInto, restoreOptimizer, saveCheckpoint } from '../model/checkpoint.js';
+import type { MotModel } from '../model/model.js';
+import { writeFileAtomic } from '../model/safetensors.js';
+import { Progress } from '../util/progress.js';
+import { Ema } from './ema.js';
+import { type StepShape, trainStepFlops } from './flops.js';
+import { AdamW, type AdamWConfig } from './optimizer.js';
+import { type ScheduleConfig, learningRate } from './schedule.js';
+
+export interface TrainBatch {
+  batch: HostBatch;
+  samples: number;
+  shape: StepShape;
+}
+
+/** Deterministic data: the micro-batch for (step, micro) depends on nothing else, so resuming at a
+ * step reproduces the uninterrupted run exactly. */
+export interface BatchSource {
+  batchAt(step: number, micro: number): TrainBatch;
+}
+
+export interface SftConfig {
+  steps: number;
+  gradAccum: number;
+  wCe: number;
+  wMse: number;
+  schedule: Omit<ScheduleConfig, 'totalSteps'>;
+  optimizer: Omit<AdamWConfig, 'lr'>;
+  /** 0 disables the EMA */
+  emaDecay: number;
+  checkpointEvery: number;
+  /** steps between metric lines (1 = every step) */
+  logEvery: number;
+}
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  ce: number;
+  mse: number;
+  lr: number;
+  gradNorm: number;
+  samples: number;
+  tokens: number;
+  seconds: number;
+  samplesPerSec: number;
+  tokensPerSec: number;
+  flopsPerSec: number;
+  mfu: number | null;
+}
+
+export interface SftRun {
+  outDir: string;
+  model: MotModel;
+  source: BatchSource;
+  cfg: SftConfig;
+  /** GEMM peak FLOP/s of this machine, for MFU (null: not measured) */
+  peakFlops?: number | null;
+  /** tokenizer (saved with every checkpoint) */
+  tokenizer?: unknown;
+  /** extra state saved with checkpoints (e.g. the data config) */
+  meta?: Record<string, unknown>;
+  resume?: boolean;
+  quiet?: boolean;
+  /** called after every step (tests stop runs with it) */
+  onStep?: (m: StepMetrics) => void | 'stop';
+  /** an external stop request (Ctrl-C sets it) */
+  signal?: AbortSignal;
+}
+
+export interface SftResult {
+  steps: number;
+  stopped: 'done' | 'interrupted' | 'nan';
+  message: string;
+  lastCheckpoint: string | null;
+  metrics: StepMetrics[];
+}
+
+export class NonFiniteError extends Error {}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const METRICS_FILE = 'metrics.jsonl';
+
+export async function runSft(run: SftRun): Promise<SftResult> {
+  const { model, cfg, outDir } = run;
+  mkdirSync(outDir, { recursive: true });
+  const ckPath = join(outDir, CHECKPOINT_FILE);
+  const metricsPath = join(outDir, METRICS_FILE);
+  using opt = new AdamW(model, { ...cfg.optimizer, lr: cfg.schedule.lr });
+  using ema = cfg.emaDecay > 0 ? new Ema(model, cfg.emaDecay) : null;
+  let step = 0;
+  if (run.resume && existsSync(ckPath)) {
+    const ck = loadCheckpoint(ckPath);
+    loadInto(model.params, model, ck.params, 'model');
+    if (ck.optimizer) restoreOptimizer(opt, ck);
+    if (ema && ck.ema) ema.load(ck.ema);
+    step = ck.step;
+    // keep only the metric lines of steps the checkpoint covers
+    if (existsSync(metricsPath)) {
+      const kept = readFileSync(metricsPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= step);
+      writeFileAtomic(metricsPath, kept.map((l) => `${l}\n`).join(''));
+    }
+  } else {
+    writeFileSync(metricsPath, '');
+  }
+  const schedule: ScheduleConfig = { ...cfg.schedule, totalSteps: cfg.steps };
+  const save = () => {
+    saveCheckpoint(ckPath, model, {
+      optimizer: opt,
+      ema: ema?.weights,
+      step,
+      state: { ...run.meta, sft: cfg },
+      tokenizer: run.tokenizer,
+    });
+    return ckPath;
+  };
+  let lastCheckpoint: string | null = existsSync(ckPath) && run.resume ? ckPath : null;
+  const metrics: StepMetrics[] = [];
+  const progress = new Progress({ label: 'sft', total: cfg.steps, fields: 'loss {loss} (ce {ce}, mse {mse}) | {sps} samples/s {tps} tok/s | MFU {mfu}', quiet: run.quiet });
+  progress.update(step);
+  let stopped: SftResult['stopped'] = 'done';
+  let message = '';
+  try {
+    while (step < cfg.steps) {
+      if (run.signal?.aborted) {
+        stopped = 'interrupted';
+        break;
+      }
+      const t0 = performance.now();
+      const lr = learningRate(schedule, step);
+      model.zeroGrad();
+      let loss = 0;
+      let ce = 0;
+      let mse = 0;
+      let samples = 0;
+      let tokens = 0;
+      let flops = 0;
+      try {
+        for (let micro = 0; micro < cfg.gradAccum; micro++) {
+          const tb = run.source.batchAt(step, micro);
+          const r = await model.forward(tb.batch, { wCe: cfg.wCe / cfg.gradAccum, wMse: cfg.wMse / cfg.gradAccum });
+          if (!Number.isFinite(r.loss)) throw new NonFiniteError(`loss is ${r.loss} (ce ${r.ce}, mse ${r.mse})`);
+          await model.backward();
+          loss += r.loss;
+          ce += r.ce / cfg.gradAccum;
+          mse += r.mse / cfg.gradAccum;
+          samples += tb.samples;
+          tokens += tb.batch.ids.length;
+          flops += trainStepFlops(model.config, tb.shape);
+        }
+      } catch (e) {
+        if (e instanceof NonFiniteError || (e as { code?: string }).code === 'E_NAN') throw new NonFiniteError((e as Error).message);
+        throw e;
+      }
+      let gradNorm: number;
+      try {
+        gradNorm = await opt.update(lr);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'E_NAN') throw new NonFiniteError(`gradient norm is not finite: ${(e as Error).message}`);
+        throw e;
+      }
+      if (ema) await ema.update();
+      step += 1;
+      const seconds = (performance.now() - t0) / 1000;
+      const m: StepMetrics = {
+        step,
+        loss,
+        ce,
+        mse,
+        lr,
+        gradNorm,
+        samples,
+        tokens,
+        seconds,
+        samplesPerSec: samples / seconds,
+        tokensPerSec: tokens / seconds,
+        flopsPerSec: flops / seconds,
+        mfu: run.peakFlops ? flops / seconds / run.peakFlops : null,
+      };
+      metrics.push(m);
+      if (step % cfg.logEvery === 0 || step === cfg.steps) appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
+      progress.update(step, {
+        loss: loss.toFixed(4),
+        ce: ce.toFixed(3),
+        mse: mse.toFixed(4),
+        sps: m.samplesPerSec.toFixed(1),
+        tps: m.tokensPerSec.toFixed(0),
+        mfu: m.mfu === null ? '-' : `${(100 * m.mfu).toFixed(1)}%`,
+      });
+      if (step % cfg.checkpointEvery === 0 && step < cfg.steps) lastCheckpoint = save();
+      if (run.onStep?.(m) === 'stop') {
+        stopped = 'interrupted';
+        break;
+      }
+    }
+    lastCheckpoint = save();
+    message =
+      stopped === 'done'
+        ? `finished ${step} steps; checkpoint ${lastCheckpoint}`
+        : `stopped at step ${step}; checkpoint ${lastCheckpoint} (resume with --resume)`;
+  } catch (e) {
+    if (!(e instanceof NonFiniteError)) throw e;
+    stopped = 'nan';
+    message = `training stopped at step ${step + 1}: ${e.message}. The last good checkpoint is ${lastCheckpoint ?? '(none: no checkpoint was written yet)'}; nothing after it was saved.`;
+  } finally {
+    progress.stop();
+  }
+  return { steps: step, stopped, message, lastCheckpoint, metrics };
+}
