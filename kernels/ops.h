@@ -33,6 +33,8 @@
 //  adamw                p_0..p_{n-1}, g_0.., m_0.., v_0.., gnorm[1]              n, step, decay_0..decay_{n-1} lr, beta1, beta2, eps,
 //                                                                                                              weight_decay, max_grad_norm
 //  timestep_embedding   t[N], out[N,dim]                                         -                             max_period
+//  cfg_combine          v[T,C], vNoText, vNoImage, out                           renorm (0 global,             s_text, s_img,
+//                                                                                1 channel, 2 text_channel)    renorm_min
 //
 // Segment table rows (attention): [start, end, mode, sample] with mode 0 = causal, 1 = full, 2 = noise;
 // segments are contiguous, sorted, and cover [0, N). See kernels/attention/attention.h for the rules.
