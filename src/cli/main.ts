@@ -1,6 +1,7 @@
 // The `metacot` command line. Each command family lives in its own file and registers itself here.
 import { Command } from 'commander';
 import { registerInfo } from './info.js';
+import { registerWorld } from './world.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -9,5 +10,6 @@ export async function main(argv: string[]): Promise<void> {
     .description('Meta-CoT image editing on a Mixture-of-Transformers, with native kernels')
     .showHelpAfterError();
   registerInfo(program);
+  registerWorld(program);
   await program.parseAsync(argv);
 }
