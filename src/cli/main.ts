@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerInfo } from './info.js';
 import { registerWorld } from './world.js';
+import { registerCot } from './cot.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -11,5 +12,6 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   registerInfo(program);
   registerWorld(program);
+  registerCot(program);
   await program.parseAsync(argv);
 }
