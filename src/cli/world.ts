@@ -1,5 +1,7 @@
 // `metacot world ...`: generate synthetic editing data sets, look at them, score outputs against them.
 
+import { cotForEdit } from '../cot/build.js';
+import { COT_VARIANTS, type CotVariant } from '../cot/grammar.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
@@ -89,9 +91,11 @@ export function registerWorld(program: Command): void {
     .option('--qa <count>', 'understanding questions per sample', integer('--qa', 0, 32), 2)
     .option('--eval-fraction <f>', 'share of seeds in the eval split', fraction('--eval-fraction'), 0.1)
     .option('--split <which>', 'keep train, eval or all samples', split, 'all')
+    .addOption(new Option('--cot <variant>', "write each edit's chain of thought of this variant into the manifest").choices([...COT_VARIANTS]))
     .option('--no-progress', 'no progress bar')
     .action(async (opts) => {
       const total = opts.n * opts.categories.length;
+      const variant = opts.cot as CotVariant | undefined;
       const bar = opts.progress
         ? new cliProgress.SingleBar(
             { format: 'world generate [{bar}] {value}/{total} edits | {duration}s', stream: process.stderr, hideCursor: true },
@@ -110,6 +114,7 @@ export function registerWorld(program: Command): void {
           qaPerSample: opts.qa,
           evalFraction: opts.evalFraction,
           split: opts.split,
+          cotFor: variant ? (edit) => cotForEdit(edit, variant) : undefined,
           onProgress: (done) => bar?.update(done),
         });
         bar?.stop();

@@ -2,7 +2,7 @@
 // and records why (node-llama-cpp style). METACOT_DEVICE=cpu|cuda|auto forces the choice;
 // METACOT_ADDON_DIR points at another build directory.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +19,16 @@ export interface LoadedBackend {
   fallbackReasons: string[];
 }
 
-const require = createRequire(import.meta.url);
+/**
+ * Loads an addon with every symbol bound at load time (RTLD_NOW): a stale or mismatched build then
+ * fails here with a catchable error instead of killing the process at the first call of a missing
+ * function (Node's default lazy binding), so the loader can fall back and say why.
+ */
+function loadAddon(path: string): NativeBinding {
+  const mod = { exports: {} as NativeBinding };
+  process.dlopen(mod, path, constants.dlopen.RTLD_NOW);
+  return mod.exports;
+}
 const here = dirname(fileURLToPath(import.meta.url));
 // src/native/ and dist/native/ are both two levels below the package root
 export const packageRoot = join(here, '..', '..');
@@ -43,7 +52,7 @@ export function loadBackend(): LoadedBackend {
       reasons.push(`CUDA addon not built (${cudaPath} missing: nvcc was not found at install, or METACOT_CUDA=off)`);
     } else {
       try {
-        const b = require(cudaPath) as NativeBinding;
+        const b = loadAddon(cudaPath);
         const info = b.info();
         if (info.cuda.usable) {
           loaded = { binding: b, device: 'cuda', path: cudaPath, info, fallbackReasons: reasons };
@@ -63,7 +72,7 @@ export function loadBackend(): LoadedBackend {
     throw new Error(
       `metacot: the native addon is not built (${cpuPath} missing). Run \`npm install\` or \`npm run build:addon\` in ${packageRoot}.`,
     );
-  const b = require(cpuPath) as NativeBinding;
+  const b = loadAddon(cpuPath);
   loaded = { binding: b, device: 'cpu', path: cpuPath, info: b.info(), fallbackReasons: reasons };
   return loaded;
 }

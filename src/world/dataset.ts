@@ -3,6 +3,7 @@
 // was made). Byte-identical for the same options: no timestamps, lines in a fixed order, every
 // file written atomically.
 
+import type { Edit } from './edit.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CategoryName, isCategory } from './categories.js';
@@ -38,6 +39,9 @@ export interface GenerateOptions {
   split?: Split | 'all';
   /** PNG encodes and writes in flight at once; default 16. */
   concurrency?: number;
+  /** Writes each edit's chain of thought into its manifest line (`--cot VARIANT` passes the CoT
+   * builder here; the world itself knows nothing of CoT grammars). */
+  cotFor?: (edit: Edit) => string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -124,6 +128,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<DatasetSum
           instruction: edit.instruction,
           category,
           target,
+          ...(opts.cotFor ? { cot: opts.cotFor(edit) } : {}),
           split: sampleSplit,
           world: {
             seed,
