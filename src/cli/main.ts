@@ -1,8 +1,12 @@
 // The `metacot` command line. Each command family lives in its own file and registers itself here.
 import { Command } from 'commander';
-import { registerInfo } from './info.js';
-import { registerWorld } from './world.js';
+
 import { registerCot } from './cot.js';
+import { registerDemo } from './demo.js';
+import { registerEdit } from './edit.js';
+import { registerInfo } from './info.js';
+import { registerTrain } from './train.js';
+import { registerWorld } from './world.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -10,8 +14,11 @@ export async function main(argv: string[]): Promise<void> {
     .name('metacot')
     .description('Meta-CoT image editing on a Mixture-of-Transformers, with native kernels')
     .showHelpAfterError();
-  registerInfo(program);
+  registerDemo(program);
+  registerTrain(program);
+  registerEdit(program);
   registerWorld(program);
   registerCot(program);
+  registerInfo(program);
   await program.parseAsync(argv);
 }

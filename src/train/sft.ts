@@ -132,6 +132,7 @@ export async function runSft(run: SftRun): Promise<SftResult> {
   const progress = new Progress({ label: 'sft', total: cfg.steps, fields: 'loss {loss} (ce {ce}, mse {mse}) | {sps} samples/s {tps} tok/s | MFU {mfu}', quiet: run.quiet });
   progress.update(step);
   let stopped: SftResult['stopped'] = 'done';
+  let pending: TrainBatch | null = null;
   let message = '';
   try {
     while (step < cfg.steps) {
@@ -150,8 +151,13 @@ export async function runSft(run: SftRun): Promise<SftResult> {
       let flops = 0;
       try {
         for (let micro = 0; micro < cfg.gradAccum; micro++) {
-          const tb = run.source.batchAt(step, micro);
-          const r = await model.forward(tb.batch, { wCe: cfg.wCe / cfg.gradAccum, wMse: cfg.wMse / cfg.gradAccum });
+          const tb = pending ?? run.source.batchAt(step, micro);
+          pending = null;
+          const fwd = model.forward(tb.batch, { wCe: cfg.wCe / cfg.gradAccum, wMse: cfg.wMse / cfg.gradAccum });
+          // build the next micro-batch on this thread while the native step runs on the workers
+          const nextKey = micro + 1 < cfg.gradAccum ? [step, micro + 1] : [step + 1, 0];
+          if (nextKey[0] < cfg.steps) pending = run.source.batchAt(nextKey[0], nextKey[1]);
+          const r = await fwd;
           if (!Number.isFinite(r.loss)) throw new NonFiniteError(`loss is ${r.loss} (ce ${r.ce}, mse ${r.mse})`);
           await model.backward();
           loss += r.loss;

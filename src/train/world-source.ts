@@ -45,7 +45,7 @@ export const DEFAULT_MIXTURE: Omit<WorldMixture, 'categories'> = {
 /** A train-split edit of `category` drawn from `rng`. */
 export function trainEdit(category: CategoryName, rng: Rng, evalFraction: number, imageSize: number): Edit {
   for (;;) {
-    const seed = rng.int(0, 0x7fffffff);
+    const seed = rng.int(0, 0x7ffffffe);
     if (splitOf(seed, evalFraction) !== 'train') continue;
     return generateEdit(category, seed, { width: imageSize }).edit;
   }
@@ -65,7 +65,7 @@ export class WorldSource implements BatchSource {
   /** One sample (edit or understanding) from its own RNG. */
   sample(rng: Rng): { sample: PackedSample; kind: 'edit' | 'understanding' } {
     const size = this.model.imageSize;
-    const category = this.mix.categories[rng.int(0, this.mix.categories.length)];
+    const category = rng.pick(this.mix.categories);
     if (rng.chance(this.mix.understandingRatio)) {
       const edit = trainEdit(category, rng, this.mix.evalFraction, size);
       const qa = generateQa(edit.source, rng.fork('qa'), 1);

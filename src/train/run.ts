@@ -1,0 +1,111 @@
+// One SFT run on the built-in world from a config: tokenizer, model, data mixture, training with a
+// step and time budget. Shared by `metacot train sft` and `metacot demo`.
+import { join } from 'node:path';
+
+import { type SampleContext, sampleContext } from '../data/samples.js';
+import type { TextTokenizer } from '../data/tokenizer.js';
+import { buildWorldTokenizer } from '../data/vocab.js';
+import { type ModelConfig, preset } from '../model/config.js';
+import { MotModel } from '../model/model.js';
+import { Tensor } from '../native/tensor.js';
+import { gemm } from '../ops/gemm.js';
+import { randn } from '../ops/elementwise.js';
+import { parseCategories } from '../world/categories.js';
+import type { SftFileConfig } from './config.js';
+import { type SftResult, runSft } from './sft.js';
+import { WorldSource } from './world-source.js';
+
+export interface Prepared {
+  tokenizer: TextTokenizer;
+  modelConfig: ModelConfig;
+  ctx: SampleContext;
+}
+
+/** Tokenizer, model config (vocab rounded up from the tokenizer) and layout context. */
+export function prepare(cfg: SftFileConfig): Prepared {
+  const tokenizer = buildWorldTokenizer();
+  const modelConfig = preset(cfg.preset, { vocab: Math.ceil(tokenizer.size / 64) * 64, ...(cfg.model as Partial<ModelConfig>) });
+  return { tokenizer, modelConfig, ctx: sampleContext(modelConfig, tokenizer, undefined, cfg.timestepShift) };
+}
+
+/** Measured GEMM throughput (FLOP/s) at a training-like square size: the MFU denominator. */
+export async function measureGemmPeak(n = 512, reps = 5): Promise<number> {
+  using a = Tensor.zeros([n, n], { device: 'cpu' });
+  using b = Tensor.zeros([n, n], { device: 'cpu' });
+  using c = Tensor.zeros([n, n], { device: 'cpu' });
+  randn(a, 1);
+  randn(b, 2);
+  await gemm.async(a, b, c);
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await gemm.async(a, b, c);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * n * n * n) / (best / 1000);
+}
+
+export interface TrainOutcome {
+  model: MotModel;
+  prepared: Prepared;
+  result: SftResult;
+  peakFlops: number;
+  seconds: number;
+}
+
+export async function trainOnWorld(
+  cfg: SftFileConfig,
+  opts: { resume?: boolean; quiet?: boolean; signal?: AbortSignal; log?: (line: string) => void } = {},
+): Promise<TrainOutcome> {
+  const prepared = prepare(cfg);
+  const { modelConfig, ctx, tokenizer } = prepared;
+  const categories = parseCategories(cfg.data.categories);
+  const source = new WorldSource(
+    {
+      seed: cfg.seed,
+      variant: cfg.data.variant,
+      categories,
+      understandingRatio: cfg.data.understandingRatio,
+      tokenBudget: cfg.data.tokenBudget,
+      dropout: { text: cfg.data.dropText, vae: cfg.data.dropVae, vit: cfg.data.dropVit, cotWithText: true },
+      evalFraction: cfg.data.evalFraction,
+    },
+    ctx,
+    modelConfig,
+  );
+  const model = MotModel.create(modelConfig, { seed: cfg.seed });
+  const peakFlops = await measureGemmPeak();
+  opts.log?.(
+    `model ${cfg.preset}: ${(model.parameterCount / 1e6).toFixed(2)}M parameters (hidden ${modelConfig.hidden}, ${modelConfig.layers} layers, vocab ${modelConfig.vocab}); ` +
+      `data: ${cfg.data.variant} CoT over ${categories.length} categories + ${(100 * cfg.data.understandingRatio).toFixed(0)}% understanding; ` +
+      `GEMM peak ${(peakFlops / 1e9).toFixed(0)} GFLOP/s`,
+  );
+  const t0 = performance.now();
+  const deadline = cfg.minutes > 0 ? Date.now() + cfg.minutes * 60_000 : Infinity;
+  const result = await runSft({
+    outDir: cfg.out,
+    model,
+    source,
+    peakFlops,
+    tokenizer: tokenizer.toJSON(),
+    meta: { data: cfg.data, preset: cfg.preset, seed: cfg.seed },
+    resume: opts.resume,
+    quiet: opts.quiet,
+    signal: opts.signal,
+    cfg: {
+      steps: cfg.steps,
+      gradAccum: cfg.gradAccum,
+      wCe: cfg.wCe,
+      wMse: cfg.wMse,
+      schedule: { lr: cfg.lr, warmupSteps: cfg.warmupSteps, kind: cfg.schedule, minLr: cfg.minLr },
+      optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm },
+      emaDecay: cfg.emaDecay,
+      checkpointEvery: cfg.checkpointEvery,
+      logEvery: cfg.logEvery,
+    },
+    onStep: () => (Date.now() > deadline ? 'stop' : undefined),
+  });
+  return { model, prepared, result, peakFlops, seconds: (performance.now() - t0) / 1000 };
+}
+
+export const checkpointPath = (out: string) => join(out, 'checkpoint.safetensors');
