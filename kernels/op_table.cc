@@ -3,7 +3,17 @@
 #include "ops.h"
 
 #include "elementwise/elementwise.h"
+#include "gemm/gemm.h"
 #include "random/random.h"
+#include "sampler/sampler.h"
+#include "embedding/embedding.h"
+#include "loss/loss.h"
+#include "optim/optim.h"
+#include "rmsnorm/rmsnorm.h"
+#include "rope/rope.h"
+#include "attention/attention.h"
+#include "swiglu/swiglu.h"
+#include "timestep/timestep.h"
 
 #if defined(METACOT_WITH_CUDA)
 #define MC_CUDA(fn) fn
@@ -15,13 +25,30 @@ namespace mc {
 
 namespace {
 const OpDef kOps[] = {
-    {"fill", op_fill_cpu, nullptr},
-    {"add", op_add_cpu, nullptr},
-    {"randn", op_randn_cpu, nullptr},
-    {"silu_forward", op_silu_forward_cpu, nullptr},
-    {"silu_backward", op_silu_backward_cpu, nullptr},
-    {"bias_add", op_bias_add_cpu, nullptr},
-    {"bias_grad", op_bias_grad_cpu, nullptr},
+    {"fill", op_fill_cpu, MC_CUDA(op_fill_cuda)},
+    {"add", op_add_cpu, MC_CUDA(op_add_cuda)},
+    {"randn", op_randn_cpu, MC_CUDA(op_randn_cuda)},
+    {"silu_forward", op_silu_forward_cpu, MC_CUDA(op_silu_forward_cuda)},
+    {"silu_backward", op_silu_backward_cpu, MC_CUDA(op_silu_backward_cuda)},
+    {"bias_add", op_bias_add_cpu, MC_CUDA(op_bias_add_cuda)},
+    {"bias_grad", op_bias_grad_cpu, MC_CUDA(op_bias_grad_cuda)},
+    {"gemm", op_gemm_cpu, nullptr},
+    {"rmsnorm_forward", op_rmsnorm_forward_cpu, nullptr},
+    {"rmsnorm_backward", op_rmsnorm_backward_cpu, nullptr},
+    {"rope_forward", op_rope_forward_cpu, nullptr},
+    {"rope_backward", op_rope_backward_cpu, nullptr},
+    {"attention_forward", op_attention_forward_cpu, nullptr},
+    {"attention_backward", op_attention_backward_cpu, nullptr},
+    {"swiglu_forward", op_swiglu_forward_cpu, nullptr},
+    {"swiglu_backward", op_swiglu_backward_cpu, nullptr},
+    {"embedding_forward", op_embedding_forward_cpu, nullptr},
+    {"embedding_backward", op_embedding_backward_cpu, nullptr},
+    {"cross_entropy", op_cross_entropy_cpu, nullptr},
+    {"mse_forward", op_mse_forward_cpu, nullptr},
+    {"mse_backward", op_mse_backward_cpu, nullptr},
+    {"adamw", op_adamw_cpu, nullptr},
+    {"timestep_embedding", op_timestep_embedding_cpu, nullptr},
+    {"cfg_combine", op_cfg_combine_cpu, nullptr},
 };
 }  // namespace
 

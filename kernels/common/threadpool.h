@@ -5,6 +5,7 @@
 // a parallel_for issued from inside a worker runs serially instead of deadlocking.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace mc {
 
@@ -19,8 +20,9 @@ void parallel_for_raw(int64_t n, int64_t grain, RangeFn fn, void* ctx);
 template <typename F>
 inline void parallel_for(int64_t n, int64_t grain, F&& f) {
   if (n <= 0) return;
-  auto tramp = [](void* ctx, int64_t b, int64_t e, int tid) { (*static_cast<F*>(ctx))(b, e, tid); };
-  parallel_for_raw(n, grain < 1 ? 1 : grain, tramp, static_cast<void*>(&f));
+  using Fn = std::remove_reference_t<F>;
+  auto tramp = [](void* ctx, int64_t b, int64_t e, int tid) { (*static_cast<Fn*>(ctx))(b, e, tid); };
+  parallel_for_raw(n, grain < 1 ? 1 : grain, tramp, const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 }  // namespace mc

@@ -29,37 +29,48 @@ Status attention_cached_forward_cpu(float* out, const float* q, const float* k, 
     }
   }
   const int64_t G = H / Hkv;
+  // Two passes per (query, head): all visible scores into a scratch row (contiguous dot products the
+  // compiler vectorises), then one max, one exp sweep and a weighted sum of V rows.
   parallel_for(M * H, 4, [&](int64_t b, int64_t e, int) {
+    thread_local std::vector<float> sc;
+    thread_local std::vector<int64_t> idx;
     std::vector<float> acc(static_cast<size_t>(hd));
     for (int64_t w = b; w < e; ++w) {
       const int64_t m = w / H, h = w % H, i = q0 + m, g = h / G;
       const int64_t s = seg_of[i];
       const float* qi = q + (m * H + h) * hd;
-      float mx = -INFINITY, den = 0.f;
-      std::fill(acc.begin(), acc.end(), 0.f);
-      auto visit = [&](int64_t j0, int64_t j1) {
-        for (int64_t j = j0; j < j1; ++j) {
-          const float* kj = k + (j * Hkv + g) * hd;
-          float d = 0.f;
-          for (int64_t c = 0; c < hd; ++c) d += qi[c] * kj[c];
-          d *= scale;
-          if (d > mx) {
-            float corr = std::exp(mx - d);
-            den *= corr;
-            for (int64_t c = 0; c < hd; ++c) acc[c] *= corr;
-            mx = d;
-          }
-          float p = std::exp(d - mx);
-          den += p;
-          const float* vj = v + (j * Hkv + g) * hd;
-          for (int64_t c = 0; c < hd; ++c) acc[c] += p * vj[c];
-        }
-      };
-      for (auto& r : runs[s]) visit(r.first, r.second);
+      idx.clear();
+      for (auto& r : runs[s])
+        for (int64_t j = r.first; j < r.second; ++j) idx.push_back(j);
       const int64_t own0 = seg[s * 4], own1 = seg[s * 4 + 2] == kAttnCausal ? i + 1 : seg[s * 4 + 1];
-      visit(own0, own1);
+      for (int64_t j = own0; j < own1; ++j) idx.push_back(j);
+      const int64_t nv = static_cast<int64_t>(idx.size());
+      if (static_cast<int64_t>(sc.size()) < nv) sc.resize(static_cast<size_t>(nv));
+      float mx = -INFINITY;
+      for (int64_t t = 0; t < nv; ++t) {
+        const float* kj = k + (idx[t] * Hkv + g) * hd;
+        float d = 0.f;
+#pragma omp simd reduction(+ : d)
+        for (int64_t c = 0; c < hd; ++c) d += qi[c] * kj[c];
+        d *= scale;
+        sc[t] = d;
+        mx = std::max(mx, d);
+      }
+      float den = 0.f;
+      for (int64_t t = 0; t < nv; ++t) {
+        sc[t] = std::exp(sc[t] - mx);
+        den += sc[t];
+      }
+      std::fill(acc.begin(), acc.end(), 0.f);
+      for (int64_t t = 0; t < nv; ++t) {
+        const float p = sc[t];
+        const float* vj = v + (idx[t] * Hkv + g) * hd;
+#pragma omp simd
+        for (int64_t c = 0; c < hd; ++c) acc[c] += p * vj[c];
+      }
       float* o = out + (m * H + h) * hd;
-      for (int64_t c = 0; c < hd; ++c) o[c] = acc[c] / den;
+      const float inv = 1.f / den;
+      for (int64_t c = 0; c < hd; ++c) o[c] = acc[c] * inv;
     }
   });
   return Status::Ok();

@@ -1,8 +1,8 @@
 // Attention for cached inference: M new queries (rows [q0, q0+M) of the combined sequence) against
 // all N = q0 + M keys (the cached prefix followed by the new tokens), under the same segment rules as
 // the training kernel (kernels/attention). Decoding and denoising passes have few queries, so this is
-// a per-(head, query-block) online-softmax loop over the visible key runs, vectorised over head_dim
-// by the compiler; no score matrix is kept.
+// a per-(head, query) pass over the visible key runs: scores into a scratch row, then softmax and the
+// weighted sum of V; no score matrix beyond one row per thread is kept.
 #pragma once
 #include <cstdint>
 

@@ -133,5 +133,12 @@ export const OP_CASES: Record<string, () => OpCase> = {
     accumulates: [0, 1, 4, 5, 6, 7],
     atol: 1e-5,
   }),
+  cfg_combine: () => ({
+    tensors: [f(4773, 40, [37, 129]), f(4773, 41, [37, 129]), f(4773, 42, [37, 129]), zeros([37, 129])],
+    ints: [2],
+    floats: [4, 2, 0],
+    outputs: [3],
+    atol: 1e-5,
+  }),
   timestep_embedding: () => ({ tensors: [Tensor.from(Float32Array.from(randArray(37, 36).map((v) => Math.abs(v))), [37]), zeros([37, 256])], ints: [], floats: [10000], outputs: [1], atol: 1e-4 }),
 };
