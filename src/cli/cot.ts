@@ -16,24 +16,7 @@ import { isCategory } from '../world/categories.js';
 import { readManifest } from '../world/manifest.js';
 import { generateEdit } from '../world/sample.js';
 import { SPLITS, type Split } from '../world/splits.js';
-
-function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max === Number.MAX_SAFE_INTEGER ? 'inf' : max}, got "${value}"`);
-    }
-    return n;
-  };
-}
-
-function positive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
-    return n;
-  };
-}
+import { integer, positive } from './args.js';
 
 function variant(allowed: readonly CotVariant[]) {
   return (value: string): CotVariant => {

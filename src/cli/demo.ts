@@ -14,12 +14,7 @@ import { parseSftConfig } from '../train/config.js';
 import { trainOnWorld } from '../train/run.js';
 import { Progress } from '../util/progress.js';
 import { CATEGORY_NAMES, SUBSETS } from '../world/categories.js';
-
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a non-negative number, received '${v}'`);
-  return n;
-};
+import { nonNegative } from './args.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -27,21 +22,21 @@ export function registerDemo(program: Command): void {
     .description('train the tiny preset with Meta-CoT SFT on the built-in world, evaluate 21 categories, write report.html')
     .option('--out <dir>', 'output folder', 'metacot-demo')
     .option('--quick', 'a ~2-minute version (fewer steps and eval samples)')
-    .option('--steps <n>', 'training steps (default 2400; --quick 150)', num('--steps'))
-    .option('--minutes <m>', 'cap on training minutes (default 13; --quick 1.5)', num('--minutes'))
-    .option('--per-category <n>', 'eval samples per category (default 6; --quick 2)', num('--per-category'))
-    .option('--ode-steps <n>', 'ODE steps at evaluation (default 20)', num('--ode-steps'))
-    .option('--cfg-text <s>', 'text guidance scale at evaluation', num('--cfg-text'), 2)
-    .option('--cfg-img <s>', 'image guidance scale at evaluation', num('--cfg-img'), 1.5)
-    .option('--seed <n>', 'seed', num('--seed'), 1)
+    .option('--steps <n>', 'training steps (default 3000; --quick 150)', nonNegative('--steps'))
+    .option('--minutes <m>', 'cap on training minutes (default 12; --quick 1.5)', nonNegative('--minutes'))
+    .option('--per-category <n>', 'eval samples per category (default 5; --quick 2)', nonNegative('--per-category'))
+    .option('--ode-steps <n>', 'ODE steps at evaluation (default 20)', nonNegative('--ode-steps'))
+    .option('--cfg-text <s>', 'text guidance scale at evaluation', nonNegative('--cfg-text'), 2)
+    .option('--cfg-img <s>', 'image guidance scale at evaluation', nonNegative('--cfg-img'), 1.5)
+    .option('--seed <n>', 'seed', nonNegative('--seed'), 1)
     .action(async (opts) => {
       const t0 = performance.now();
       const out = resolve(opts.out);
       mkdirSync(out, { recursive: true });
       const quick = Boolean(opts.quick);
-      const steps = opts.steps ?? (quick ? 150 : 2400);
-      const minutes = opts.minutes ?? (quick ? 1.5 : 13);
-      const perCategory = opts.perCategory ?? (quick ? 2 : 6);
+      const steps = opts.steps ?? (quick ? 150 : 3000);
+      const minutes = opts.minutes ?? (quick ? 1.5 : 12);
+      const perCategory = opts.perCategory ?? (quick ? 2 : 5);
       const odeSteps = opts.odeSteps ?? 20;
       console.error(describeBackend());
       const cfg = parseSftConfig({

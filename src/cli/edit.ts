@@ -12,12 +12,7 @@ import { writeFileAtomic } from '../model/safetensors.js';
 import { CFG_RENORM } from '../ops/sampler.js';
 import { DEFAULT_EDIT, editImage } from '../sample/edit.js';
 import { decodeImage, encodePng } from '../world/image.js';
-
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${name}: expected a number, received '${v}'`);
-  return n;
-};
+import { nonNegative } from './args.js';
 
 export function registerEdit(program: Command): void {
   program
@@ -28,12 +23,12 @@ export function registerEdit(program: Command): void {
     .requiredOption('--instruction <text>', 'the edit instruction')
     .option('--out <file>', 'output PNG', 'out.png')
     .option('--no-think', 'edit directly, without generating a CoT')
-    .option('--steps <n>', 'ODE steps', num('--steps'), DEFAULT_EDIT.steps)
-    .option('--cfg-text <s>', 'text guidance scale', num('--cfg-text'), DEFAULT_EDIT.cfgText)
-    .option('--cfg-img <s>', 'image guidance scale', num('--cfg-img'), DEFAULT_EDIT.cfgImg)
+    .option('--steps <n>', 'ODE steps', nonNegative('--steps'), DEFAULT_EDIT.steps)
+    .option('--cfg-text <s>', 'text guidance scale', nonNegative('--cfg-text'), DEFAULT_EDIT.cfgText)
+    .option('--cfg-img <s>', 'image guidance scale', nonNegative('--cfg-img'), DEFAULT_EDIT.cfgImg)
     .addOption(new Option('--renorm <kind>', 'CFG renormalisation').choices(Object.keys(CFG_RENORM)).default(DEFAULT_EDIT.renorm))
-    .option('--temperature <t>', 'CoT sampling temperature (0 = greedy)', num('--temperature'), 0)
-    .option('--seed <n>', 'noise seed', num('--seed'), 0)
+    .option('--temperature <t>', 'CoT sampling temperature (0 = greedy)', nonNegative('--temperature'), 0)
+    .option('--seed <n>', 'noise seed', nonNegative('--seed'), 0)
     .option('--ema', 'use the EMA weights of the checkpoint')
     .action(async (opts) => {
       if (!existsSync(opts.checkpoint)) throw new Error(`--checkpoint: no such file '${opts.checkpoint}'`);

@@ -5,12 +5,7 @@ import { COT_VARIANTS } from '../cot/grammar.js';
 import { describeBackend } from '../native/loader.js';
 import { type SftFileConfig, parseSftConfig, readSftConfig } from '../train/config.js';
 import { trainOnWorld } from '../train/run.js';
-
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${name}: expected a number, received '${v}'`);
-  return n;
-};
+import { nonNegative } from './args.js';
 
 export function registerTrain(program: Command): void {
   const train = program.command('train').description('training stages');
@@ -22,13 +17,13 @@ export function registerTrain(program: Command): void {
     .option('--preset <name>', 'model preset (tiny, small, qwen2.5-0.5b-mot, bagel-7b-mot)')
     .addOption(new Option('--variant <v>', 'CoT variant').choices([...COT_VARIANTS]))
     .option('--categories <spec>', 'category subset: 3meta, 5meta, full and/or names')
-    .option('--steps <n>', 'optimizer steps', num('--steps'))
-    .option('--minutes <m>', 'stop after this many minutes (checkpointed; resume with --resume)', num('--minutes'))
-    .option('--lr <x>', 'peak learning rate', num('--lr'))
-    .option('--grad-accum <n>', 'micro-batches per step', num('--grad-accum'))
-    .option('--token-budget <n>', 'tokens per micro-batch', num('--token-budget'))
-    .option('--seed <n>', 'seed', num('--seed'))
-    .option('--checkpoint-every <n>', 'steps between checkpoints', num('--checkpoint-every'))
+    .option('--steps <n>', 'optimizer steps', nonNegative('--steps'))
+    .option('--minutes <m>', 'stop after this many minutes (checkpointed; resume with --resume)', nonNegative('--minutes'))
+    .option('--lr <x>', 'peak learning rate', nonNegative('--lr'))
+    .option('--grad-accum <n>', 'micro-batches per step', nonNegative('--grad-accum'))
+    .option('--token-budget <n>', 'tokens per micro-batch', nonNegative('--token-budget'))
+    .option('--seed <n>', 'seed', nonNegative('--seed'))
+    .option('--checkpoint-every <n>', 'steps between checkpoints', nonNegative('--checkpoint-every'))
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .action(async (opts) => {
       const base: SftFileConfig = opts.config ? readSftConfig(opts.config) : parseSftConfig({});

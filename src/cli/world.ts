@@ -14,24 +14,7 @@ import { readWorldManifest } from '../world/manifest.js';
 import { scoreEdit, type ScoreSummary, summarizeScores } from '../world/score.js';
 import { writeShowPage } from '../world/show.js';
 import { SPLITS, type Split } from '../world/splits.js';
-
-function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max === Number.MAX_SAFE_INTEGER ? 'inf' : max}, got "${value}"`);
-    }
-    return n;
-  };
-}
-
-function fraction(name: string) {
-  return (value: string): number => {
-    const f = Number(value);
-    if (value.trim() === '' || !(f >= 0 && f <= 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1], got "${value}"`);
-    return f;
-  };
-}
+import { fraction, integer } from './args.js';
 
 /** "32" or "64x48" -> canvas size. */
 function canvas(value: string): { width: number; height: number } {
