@@ -2,20 +2,12 @@
 // loop over the CPU SIMD paths. References work in float64; kernels in float32.
 import { expect } from 'vitest';
 
+import { mulberry32 as rng } from '../src/model/synthetic-batch.js';
 import { loadBackend } from '../src/native/loader.js';
 import { Tensor } from '../src/native/tensor.js';
 
 /** mulberry32: small, fast, seeded; good enough for test data */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** n values uniform in [-scale, scale], rounded to float32 so the reference sees the kernel's inputs */
 export function randArray(n: number, seed: number, scale = 1): Float64Array {

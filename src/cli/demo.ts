@@ -23,8 +23,8 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'output folder', 'metacot-demo')
     .option('--quick', 'a ~2-minute version (fewer steps and eval samples)')
     .option('--steps <n>', 'training steps (default 3000; --quick 150)', nonNegative('--steps'))
-    .option('--minutes <m>', 'cap on training minutes (default 12; --quick 1.5)', nonNegative('--minutes'))
-    .option('--per-category <n>', 'eval samples per category (default 5; --quick 2)', nonNegative('--per-category'))
+    .option('--minutes <m>', 'cap on training minutes (default 12; --quick 1)', nonNegative('--minutes'))
+    .option('--per-category <n>', 'eval samples per category (default 5; --quick 1)', nonNegative('--per-category'))
     .option('--ode-steps <n>', 'ODE steps at evaluation (default 20)', nonNegative('--ode-steps'))
     .option('--cfg-text <s>', 'text guidance scale at evaluation', nonNegative('--cfg-text'), 2)
     .option('--cfg-img <s>', 'image guidance scale at evaluation', nonNegative('--cfg-img'), 1.5)
@@ -35,8 +35,8 @@ export function registerDemo(program: Command): void {
       mkdirSync(out, { recursive: true });
       const quick = Boolean(opts.quick);
       const steps = opts.steps ?? (quick ? 150 : 3000);
-      const minutes = opts.minutes ?? (quick ? 1.5 : 12);
-      const perCategory = opts.perCategory ?? (quick ? 2 : 5);
+      const minutes = opts.minutes ?? (quick ? 1 : 12);
+      const perCategory = opts.perCategory ?? (quick ? 1 : 5);
       const odeSteps = opts.odeSteps ?? 20;
       console.error(describeBackend());
       const cfg = parseSftConfig({
