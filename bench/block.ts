@@ -8,12 +8,22 @@
 //   0.5b      qwen2.5-0.5b-mot's dimensions (D 896, 14/2 heads, hd 64, MLP 4864) cut to 2 layers and a
 //             4096 vocab, 2 packed edit samples of [clean 128 | ViT 128 | instr 24 | CoT 104 | noisy 128]
 //             = 1024 tokens
-// Rows: forward+backward, forward and backward (ms, median of the timed iterations after warm-up on
-// both sides; ratio = torch / ours, > 1 means we are faster). Agreement: the loss (rel 1e-4) and
-// the gradient of every parameter tensor (||ours - torch|| / ||torch|| <= 1e-3 each) from one
-// forward+backward on fresh gradients; the fwd+bwd row's note gives the largest differences, and a
-// disagreement throws. Weights: MotModel.create's init with every zero/one-initialised tensor
-// (biases, norms, llm2vae) randomised, so every path carries gradient.
+// Rows: fwd+bwd (one training step's model work: gradient reset - our zeroGrad, torch's grad = None -
+// then forward with the loss, then backward), fwd and bwd alone, in ms: medians of the timed
+// iterations after warm-up, on both sides; ratio = torch / ours, > 1 means we are faster; and the
+// fastest fwd+bwd of each side.
+// Timing: the peer is a long-lived process (mot_torch.py --serve); after warm-up, the sides take
+// turns (ours, then each torch variant), each turn one untimed and 3 (tiny) or 1 (0.5b) timed
+// iterations back to back, started once the shared machine is idle (procs_running; waiting up to 5 s,
+// 1 s with --quick; --no-wait-quiet skips it), so both sides see the same background load.
+// The torch figure is its fastest variant by median (see the peer's docstring: expert routing by
+// index or by one grouping permutation; attention dense over the pack or per sample), run with
+// OMP_WAIT_POLICY=PASSIVE (see Peer.start).
+// Agreement: the loss (rel 1e-4) and the gradient of every parameter tensor (||ours - torch|| /
+// ||torch|| <= 1e-3 each) from one forward+backward on fresh gradients, and the other torch variants
+// against the first; the fwd+bwd row's note gives the largest differences; a disagreement throws.
+// Weights: MotModel.create's init with every zero/one-initialised tensor (biases, norms, llm2vae)
+// randomised, so every path carries gradient.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,10 +48,18 @@ export interface Shape {
   name: string;
   cfg: ModelConfig;
   segs: BenchSeg[];
+  /** untimed iterations at the start */
   warmup: number;
-  reps: number;
+  /** turns per side; each turn is `turnWarm` untimed then `turnReps` timed iterations back to back */
+  rounds: number;
+  turnWarm: number;
+  turnReps: number;
 }
 
+/** Shapes; repsArg (--reps) sets the number of rounds. Each turn starts with an untimed iteration
+ * because an iteration that starts on a CPU idle for a while runs slow: tiny fwd 33 -> 53 ms and bwd
+ * 61 -> 75 ms after 200 ms idle (bench/lib/block_profile.ts with BLOCK_PROFILE_SLEEP_MS), and a
+ * training loop runs its steps back to back. */
 export function shapes(quick: boolean, repsArg: number | null): Shape[] {
   const tinySample = { latent: 64, vit: 64, instr: 16, cot: 48 };
   const bigSample = { latent: 128, vit: 128, instr: 24, cot: 104 };
@@ -51,14 +69,18 @@ export function shapes(quick: boolean, repsArg: number | null): Shape[] {
       cfg: preset('tiny'),
       segs: [...editSample(0, tinySample), ...editSample(1, tinySample)],
       warmup: quick ? 1 : 3,
-      reps: repsArg ?? (quick ? 3 : 15),
+      rounds: repsArg ?? (quick ? 2 : 5),
+      turnWarm: 1,
+      turnReps: 3,
     },
     {
       name: '0.5b',
       cfg: preset('qwen2.5-0.5b-mot', { layers: 2, vocab: 4096 }),
       segs: [...editSample(0, bigSample), ...editSample(1, bigSample)],
-      warmup: quick ? 1 : 2,
-      reps: repsArg ?? (quick ? 2 : 7),
+      warmup: 1,
+      rounds: repsArg ?? (quick ? 2 : 6),
+      turnWarm: 1,
+      turnReps: 1,
     },
   ];
 }
@@ -69,11 +91,14 @@ const median = (v: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** ours: n forward+backward iterations, forward and backward each awaited and timed (the batch is
- * uploaded once, as a training loop would; gradients accumulate, as in gradient accumulation). */
+/** ours: n training steps' worth of work: zeroGrad, forward, backward, each timed (the batch is
+ * uploaded once, as a training loop would); total includes zeroGrad, as the peer's includes its
+ * gradient reset. */
 async function oursIters(model: MotModel, bt: BatchTensors, n: number): Promise<IterTimes> {
   const t: IterTimes = { fwd: [], bwd: [], tot: [] };
   for (let i = 0; i < n; i++) {
+    const tz = process.hrtime.bigint();
+    model.zeroGrad();
     const t0 = process.hrtime.bigint();
     await model.forward(bt);
     const t1 = process.hrtime.bigint();
@@ -81,9 +106,36 @@ async function oursIters(model: MotModel, bt: BatchTensors, n: number): Promise<
     const t2 = process.hrtime.bigint();
     t.fwd.push(Number(t1 - t0) / 1e6);
     t.bwd.push(Number(t2 - t1) / 1e6);
-    t.tot.push(Number(t2 - t0) / 1e6);
+    t.tot.push(Number(t2 - tz) / 1e6);
   }
   return t;
+}
+
+/** Processes running right now, from /proc/stat (Linux; null elsewhere). The caller counts as one. */
+function procsRunning(): number | null {
+  try {
+    const m = /^procs_running (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits (up to maxMs) until nothing else runs on the machine, seen twice 50 ms apart, so an iteration
+ * starts on idle cores; true when it did. The machines are shared: other jobs come and go. */
+async function waitQuiet(maxMs: number): Promise<boolean> {
+  const t0 = Date.now();
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (;;) {
+    const n = procsRunning();
+    if (n === null) return true;
+    if (n <= 1) {
+      await sleep(50);
+      if ((procsRunning() ?? 0) <= 1) return true;
+    }
+    if (Date.now() - t0 > maxMs) return false;
+    await sleep(100);
+  }
 }
 
 function concatTimes(ts: IterTimes[]): IterTimes {
@@ -128,7 +180,11 @@ class Peer {
   static async start(args: string[]): Promise<{ peer: Peer; hello: PeerHello } | { reason: string }> {
     // The peer gets OpenBLAS at its best: these machines may set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
     // which hold it back, so they are unset for the peer's process only (as in bench/attention.ts).
-    const env = { ...process.env };
+    // And OMP_WAIT_POLICY=PASSIVE: Debian's torch runs its elementwise ops on OpenMP threads and its
+    // GEMMs on OpenBLAS's own pthreads; with libgomp's default spin-wait the idle OpenMP worker spins
+    // on a core OpenBLAS needs, and fwd+bwd is ~1.5x slower on 2 cores (measured: 0.5b shape 2.0-2.3 s
+    // default vs 1.3-1.6 s passive; ACTIVE 7-10 s). An explicit OMP_WAIT_POLICY in the environment wins.
+    const env: NodeJS.ProcessEnv = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
     let proc: ChildProcessWithoutNullStreams;
@@ -153,8 +209,8 @@ class Peer {
     return { peer, hello: JSON.parse(first) as PeerHello };
   }
 
-  async time(variant: string, n: number): Promise<IterTimes> {
-    this.proc.stdin.write(`time ${variant} ${n}\n`);
+  async time(variant: string, n: number, warm = 0): Promise<IterTimes> {
+    this.proc.stdin.write(`time ${variant} ${n} ${warm}\n`);
     const r = await this.lines.next();
     if (r.done) throw new Error(`block: the PyTorch peer exited: ${this.stderr().trim().split('\n').pop() ?? ''}`);
     const j = JSON.parse(r.value) as IterTimes & { error?: string };
@@ -267,6 +323,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const arg = (k: string) => opts.args.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3) ?? null;
   const pick = arg('shapes')?.split(',') ?? null;
   const repsArg = arg('reps') ? Number(arg('reps')) : null;
+  const quietMs = opts.args.includes('--no-wait-quiet') ? -1 : opts.quick ? 1000 : 5000;
   const peerVariants = arg('variants') ?? (opts.quick ? 'grouped/sample' : 'grouped,grouped/sample,index');
   const threads = loadBackend().binding.info().threads;
   const wCe = 1;
@@ -284,7 +341,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const dir = mkdtempSync(join(tmpdir(), 'metacot-block-'));
     let peer: Peer | null = null;
     try {
-      // agreement run on fresh gradients (the timed iterations after it accumulate)
+      // agreement run on fresh gradients
       model.zeroGrad();
       const r = await model.forward(bt, { wCe, wMse });
       await model.backward();
@@ -314,23 +371,35 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
           );
         note = `agree: ${agree}`;
       }
-      // timing: warm-up, then rounds of one iteration each side in turn (shared machine: both sides
-      // see the same background load)
+      // timing: warm-up, then rounds in which each side takes a turn (turnWarm untimed + turnReps timed
+      // iterations back to back), each turn started on an idle machine when possible
       const variants = hello?.variants ?? [];
       await oursIters(model, bt, sh.warmup);
       for (const v of variants) await peer!.time(v, sh.warmup);
       const oursT: IterTimes[] = [];
       const peerT: Record<string, IterTimes[]> = Object.fromEntries(variants.map((v) => [v, []]));
-      for (let i = 0; i < sh.reps; i++) {
-        oursT.push(await oursIters(model, bt, 1));
-        for (const v of variants) peerT[v].push(await peer!.time(v, 1));
+      let noisy = 0;
+      let iters = 0;
+      const quiet = async () => {
+        iters++;
+        if (quietMs >= 0 && !(await waitQuiet(quietMs))) noisy++;
+      };
+      for (let i = 0; i < sh.rounds; i++) {
+        await quiet();
+        await oursIters(model, bt, sh.turnWarm);
+        oursT.push(await oursIters(model, bt, sh.turnReps));
+        for (const v of variants) {
+          await quiet();
+          peerT[v].push(await peer!.time(v, sh.turnReps, sh.turnWarm));
+        }
       }
+      const quietNote = quietMs < 0 ? 'no quiet wait' : `${iters - noisy}/${iters} turns started on an idle machine`;
       const ours = concatTimes(oursT);
       const peers = Object.fromEntries(variants.map((v) => [v, concatTimes(peerT[v])]));
       const best = variants.length ? variants.reduce((a, b) => (median(peers[b].tot) < median(peers[a].tot) ? b : a)) : null;
       const p = best ? peers[best] : null;
       const ms = (v: number[]) => v.map((t) => t.toFixed(0)).join(' ');
-      console.log(`block ${sh.name}: ours fwd+bwd ms [${ms(ours.tot)}]`);
+      console.log(`block ${sh.name}: ${quietNote}; ours fwd ${median(ours.fwd).toFixed(1)} bwd ${median(ours.bwd).toFixed(1)}, fwd+bwd ms [${ms(ours.tot)}]`);
       for (const v of variants)
         console.log(
           `block ${sh.name}: torch ${hello!.torch} (${v}) ${hello!.threads} threads, ${hello!.attention}: fwd ${median(peers[v].fwd).toFixed(1)} bwd ${median(peers[v].bwd).toFixed(1)}, fwd+bwd ms [${ms(peers[v].tot)}]`,
@@ -342,7 +411,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       rows.push(row(`fwd+bwd ${label}`, median(ours.tot), med(p?.tot), p ? `torch ${best}, ${threads} thr; ${note}` : note));
       rows.push(row(`fwd ${sh.name}`, median(ours.fwd), med(p?.fwd), why ?? 'median forward (incl. loss) of the same iterations'));
       rows.push(row(`bwd ${sh.name}`, median(ours.bwd), med(p?.bwd), why ?? 'median backward of the same iterations'));
-      rows.push(row(`fwd+bwd min ${sh.name}`, Math.min(...ours.tot), min(p?.tot), why ?? `fastest of ${sh.reps} (least disturbed by other load)`));
+      rows.push(row(`fwd+bwd min ${sh.name}`, Math.min(...ours.tot), min(p?.tot), why ?? `fastest of ${sh.rounds * sh.turnReps} (least disturbed by other load); ${quietNote}`));
     } finally {
       peer?.close();
       bt.dispose();

@@ -28,7 +28,11 @@ if (mode === 'dump') {
 }
 await model.forward(bt);
 if (mode !== 'fwd') await model.backward();
+// BLOCK_PROFILE_SLEEP_MS: idle time before each iteration (the bench waits for an idle machine
+// between iterations; this shows what a cold start of an iteration costs)
+const sleepMs = Number(process.env.BLOCK_PROFILE_SLEEP_MS ?? 0);
 for (let i = 0; i < Number(itersArg); i++) {
+  if (sleepMs > 0) await new Promise((r) => setTimeout(r, sleepMs));
   const t0 = process.hrtime.bigint();
   await model.forward(bt);
   const t1 = process.hrtime.bigint();

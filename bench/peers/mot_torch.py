@@ -14,7 +14,7 @@ Outputs: grads.bin (float32 gradients of every parameter, same order and offsets
 one forward+backward on fresh gradients) and JSON on stdout: the losses, then either (standalone)
 timings in ms (median and min of --reps iterations after --warmup) per routing variant with the
 fastest as the peer figure, or (--serve, what bench/block.ts uses) one JSON line of per-iteration
-fwd / bwd / total ms for each `time ROUTING N` line read on stdin, so the caller can interleave its
+fwd / bwd / total ms for each `time VARIANT N [W]` line read on stdin, so the caller can interleave its
 own iterations with the peer's and both see the same load on a shared machine.
 
 Model, per DESIGN.md section 2 (the mask, RoPE and heads follow test/ref/mot.ts exactly):
@@ -299,9 +299,11 @@ def load(dirname):
 
 
 def time_iters(m, zero, n):
-    """n forward+backward iterations on fresh gradients; per-iteration fwd / bwd / total ms"""
+    """n training steps' worth of work: gradients reset (set to None), forward, backward; per-iteration
+    fwd / bwd / total ms (total includes the reset)"""
     fwd, bwd, tot = [], [], []
     for _ in range(n):
+        tz = time.perf_counter()
         zero()
         t0 = time.perf_counter()
         loss, _, _ = m.forward()
@@ -310,7 +312,7 @@ def time_iters(m, zero, n):
         t2 = time.perf_counter()
         fwd.append((t1 - t0) * 1e3)
         bwd.append((t2 - t1) * 1e3)
-        tot.append((t2 - t0) * 1e3)
+        tot.append((t2 - tz) * 1e3)
     return {"fwd": fwd, "bwd": bwd, "tot": tot}
 
 
@@ -323,8 +325,9 @@ def main():
     ap.add_argument("--variants", default="grouped,grouped/sample,index",
                     help="comma-separated: grouped | index routing, optionally /sample (attention per sample)")
     ap.add_argument("--serve", action="store_true",
-                    help="after the agreement run, answer 'time ROUTING N' lines on stdin with one JSON line of "
-                         "per-iteration times each (so the caller can interleave its own iterations), until 'quit'")
+                    help="after the agreement run, answer 'time VARIANT N [W]' lines on stdin (W untimed "
+                         "iterations, then N timed ones, back to back) with one JSON line of per-iteration times "
+                         "each (so the caller can interleave its own iterations), until 'quit'")
     ap.add_argument("--profile", action="store_true",
                     help="standalone: also print torch.profiler's per-op table (self CPU time) to stderr")
     a = ap.parse_args()
@@ -379,7 +382,9 @@ def main():
             cmd = line.split()
             if not cmd or cmd[0] == "quit":
                 break
-            if cmd[0] == "time" and len(cmd) == 3 and cmd[1] in models:
+            if cmd[0] == "time" and len(cmd) in (3, 4) and cmd[1] in models:
+                if len(cmd) == 4:
+                    time_iters(models[cmd[1]], zero, int(cmd[3]))  # untimed warm-up, back to back
                 print(json.dumps(time_iters(models[cmd[1]], zero, int(cmd[2]))), flush=True)
             else:
                 print(json.dumps({"error": f"unknown command {line.strip()!r}"}), flush=True)
