@@ -32,7 +32,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { BatchTensors, type HostBatch } from '../src/model/batch.js';
-import { type ModelConfig, preset } from '../src/model/config.js';
+import { type ModelConfig, nativeConfig, preset } from '../src/model/config.js';
 import { MotModel } from '../src/model/model.js';
 import { loadBackend } from '../src/native/loader.js';
 import { type BenchSeg, buildBatch, editSample, randn } from './lib/mot_batch.js';
@@ -265,22 +265,7 @@ export function writeInputs(dir: string, model: MotModel, batch: HostBatch, wCe:
   writeFileSync(join(dir, 'batch.bin'), Buffer.concat(parts));
   const c = model.config;
   const manifest = {
-    config: {
-      vocab: c.vocab,
-      hidden: c.hidden,
-      layers: c.layers,
-      heads: c.heads,
-      kvHeads: c.kvHeads,
-      headDim: c.headDim,
-      mlp: c.mlp,
-      ropeTheta: c.ropeTheta,
-      rmsEps: c.rmsEps,
-      latentChannels: c.latentChannels,
-      vitPatchDim: c.vitPatchDim,
-      maxLatentSide: c.maxLatentSide,
-      timestepDim: c.timestepDim,
-      tieEmbeddings: c.tieEmbeddings,
-    },
+    config: nativeConfig(c),
     wCe,
     wMse,
     params: model.layout.map((s, i) => ({ name: s.name, shape: s.shape, offset: offsets[i] })),
