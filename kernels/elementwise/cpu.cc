@@ -48,12 +48,16 @@ void bias_add_cpu(float* out, const float* x, const float* b, int64_t N, int64_t
 void bias_grad_cpu(float* db, const float* dy, int64_t N, int64_t D, bool accumulate) {
   // Parallel over column blocks: every column is summed by one thread in row order, so the result
   // does not depend on the thread count.
-  parallel_for(D, 64, [&](int64_t s, int64_t e, int) {
+  // (A serial region hands the whole range to one call: walk it in blocks of 64 columns.)
+  parallel_for(D, 64, [&](int64_t s0, int64_t e0, int) {
     double acc[64];
-    for (int64_t c = s; c < e; ++c) acc[c - s] = 0.0;
-    for (int64_t r = 0; r < N; ++r)
-      for (int64_t c = s; c < e; ++c) acc[c - s] += dy[r * D + c];
-    for (int64_t c = s; c < e; ++c) db[c] = static_cast<float>(accumulate ? db[c] + acc[c - s] : acc[c - s]);
+    for (int64_t s = s0; s < e0; s += 64) {
+      const int64_t e = std::min(e0, s + 64);
+      for (int64_t c = s; c < e; ++c) acc[c - s] = 0.0;
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t c = s; c < e; ++c) acc[c - s] += dy[r * D + c];
+      for (int64_t c = s; c < e; ++c) db[c] = static_cast<float>(accumulate ? db[c] + acc[c - s] : acc[c - s]);
+    }
   });
 }
 

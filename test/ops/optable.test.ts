@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBackend } from '../../src/native/loader.js';
 import { Tensor } from '../../src/native/tensor.js';
 import { listOps, runCall } from '../../src/ops/registry.js';
-import { expectClose } from '../helpers.js';
+import { expectClose, withThreads } from '../helpers.js';
 import { OP_CASES, type OpCase } from './optable.js';
 
 const ops = listOps();
@@ -58,6 +58,27 @@ describe('op table', () => {
       } finally {
         disposeCase(c);
       }
+    });
+  }
+});
+
+describe('one thread vs all threads', () => {
+  // A serial region hands a kernel the whole range in one call (METACOT_THREADS=1, a 1-core machine,
+  // a nested region): every op must give the same answer that way as split across the pool.
+  for (const op of ops) {
+    it(`${op.name}: same outputs with 1 thread and with the pool`, () => {
+      const outs: Float32Array[][] = [];
+      for (const threads of [1, backend.info.maxThreads]) {
+        const c = build(op.name);
+        try {
+          poison(c);
+          withThreads(threads, () => runCall(op.name, c));
+          outs.push(c.outputs.map((i) => c.tensors[i].download() as Float32Array));
+        } finally {
+          disposeCase(c);
+        }
+      }
+      outs[0].forEach((a, k) => expectClose(a, outs[1][k], { atol: 1e-5, rtol: 1e-5, name: `${op.name} output ${k}` }));
     });
   }
 });
