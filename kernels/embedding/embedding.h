@@ -20,5 +20,8 @@ Status embedding_check_ids(const char* op, const int32_t* ids, int64_t N, int64_
 
 Status op_embedding_forward_cpu(const OpArgs& a);
 Status op_embedding_backward_cpu(const OpArgs& a);
+// CUDA versions (kernels/embedding/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_embedding_forward_cuda(const OpArgs& a);
+Status op_embedding_backward_cuda(const OpArgs& a);
 
 }  // namespace mc

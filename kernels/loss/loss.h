@@ -31,5 +31,9 @@ void mse_backward_cpu(float* dpred, const float* pred, const float* target, cons
 Status op_cross_entropy_cpu(const OpArgs& a);
 Status op_mse_forward_cpu(const OpArgs& a);
 Status op_mse_backward_cpu(const OpArgs& a);
+// CUDA versions (kernels/loss/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_cross_entropy_cuda(const OpArgs& a);
+Status op_mse_forward_cuda(const OpArgs& a);
+Status op_mse_backward_cuda(const OpArgs& a);
 
 }  // namespace mc

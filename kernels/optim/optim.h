@@ -35,5 +35,7 @@ struct AdamWParams {
 Status adamw_cpu(const AdamWTensor* ts, int count, const AdamWParams& hp, float* gnorm);
 
 Status op_adamw_cpu(const OpArgs& a);
+// CUDA versions (kernels/optim/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_adamw_cuda(const OpArgs& a);
 
 }  // namespace mc

@@ -22,5 +22,8 @@ void rmsnorm_backward_cpu(float* dx, float* dw, const float* x, const float* w, 
 
 Status op_rmsnorm_forward_cpu(const OpArgs& a);
 Status op_rmsnorm_backward_cpu(const OpArgs& a);
+// CUDA versions (kernels/rmsnorm/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_rmsnorm_forward_cuda(const OpArgs& a);
+Status op_rmsnorm_backward_cuda(const OpArgs& a);
 
 }  // namespace mc

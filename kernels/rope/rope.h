@@ -23,5 +23,8 @@ void rope_cpu(float* y, const float* x, const int32_t* pos, int64_t N, int64_t H
 
 Status op_rope_forward_cpu(const OpArgs& a);
 Status op_rope_backward_cpu(const OpArgs& a);
+// CUDA versions (kernels/rope/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_rope_forward_cuda(const OpArgs& a);
+Status op_rope_backward_cuda(const OpArgs& a);
 
 }  // namespace mc

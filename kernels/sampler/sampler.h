@@ -22,5 +22,7 @@ void cfg_combine_cpu(float* out, const float* v, const float* vt, const float* v
                      float s_img, float renorm_min, int mode);
 
 Status op_cfg_combine_cpu(const OpArgs& a);
+// CUDA versions (kernels/sampler/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_cfg_combine_cuda(const OpArgs& a);
 
 }  // namespace mc

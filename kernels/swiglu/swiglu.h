@@ -16,5 +16,8 @@ void swiglu_backward_cpu(float* dgate, float* dup, const float* gate, const floa
 
 Status op_swiglu_forward_cpu(const OpArgs& a);
 Status op_swiglu_backward_cpu(const OpArgs& a);
+// CUDA versions (kernels/swiglu/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_swiglu_forward_cuda(const OpArgs& a);
+Status op_swiglu_backward_cuda(const OpArgs& a);
 
 }  // namespace mc

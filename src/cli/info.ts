@@ -40,6 +40,9 @@ export function registerInfo(program: Command): void {
       console.log(`addon: ${b.path}`);
       console.log(`ops (${ops.length}):`);
       const w = Math.max(...ops.map((o) => o.name.length));
-      for (const o of ops) console.log(`  ${o.name.padEnd(w)}  cpu ${o.cpu ? 'yes' : 'no '}  cuda ${o.cuda ? 'yes' : 'no'}`);
+      // the CUDA column comes from the CUDA addon when it is built, even where no device is usable
+      const cuda = new Set(b.cudaOps ?? ops.filter((o) => o.cuda).map((o) => o.name));
+      for (const o of ops) console.log(`  ${o.name.padEnd(w)}  cpu ${o.cpu ? 'yes' : 'no '}  cuda ${cuda.has(o.name) ? 'yes' : 'no'}`);
+      if (b.device !== 'cuda' && b.cudaOps) console.log('(cuda: kernels present in metacot_cuda.node; not in use here, see above)');
     });
 }

@@ -17,6 +17,8 @@ export interface LoadedBackend {
   info: NativeInfo;
   /** why each better option was not taken (empty when CUDA was chosen) */
   fallbackReasons: string[];
+  /** ops with a CUDA kernel in the CUDA addon, when it was built (even if no device is usable here) */
+  cudaOps: string[] | null;
 }
 
 /**
@@ -46,6 +48,7 @@ export function loadBackend(): LoadedBackend {
     throw new Error(`metacot: METACOT_DEVICE expected auto, cpu or cuda, received '${process.env.METACOT_DEVICE}'`);
   const dir = addonDir();
   const reasons: string[] = [];
+  let cudaOps: string[] | null = null;
   if (want !== 'cpu') {
     const cudaPath = join(dir, 'metacot_cuda.node');
     if (!existsSync(cudaPath)) {
@@ -54,8 +57,9 @@ export function loadBackend(): LoadedBackend {
       try {
         const b = loadAddon(cudaPath);
         const info = b.info();
+        cudaOps = b.ops().filter((o) => o.cuda).map((o) => o.name);
         if (info.cuda.usable) {
-          loaded = { binding: b, device: 'cuda', path: cudaPath, info, fallbackReasons: reasons };
+          loaded = { binding: b, device: 'cuda', path: cudaPath, info, fallbackReasons: reasons, cudaOps };
           return loaded;
         }
         reasons.push(`CUDA addon loaded but ${info.cuda.reason}`);
@@ -73,7 +77,7 @@ export function loadBackend(): LoadedBackend {
       `metacot: the native addon is not built (${cpuPath} missing). Run \`npm install\` or \`npm run build:addon\` in ${packageRoot}.`,
     );
   const b = loadAddon(cpuPath);
-  loaded = { binding: b, device: 'cpu', path: cpuPath, info: b.info(), fallbackReasons: reasons };
+  loaded = { binding: b, device: 'cpu', path: cpuPath, info: b.info(), fallbackReasons: reasons, cudaOps };
   return loaded;
 }
 

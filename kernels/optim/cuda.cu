@@ -1,0 +1,201 @@
+// CUDA fused multi-tensor AdamW with global grad-norm clipping (same semantics as cpu.cc).
+// The tensors are cut into the CPU's fixed chunks (kChunk elements, chunk list independent of any
+// launch geometry); a table of chunks goes to the device. Stage 1: one block per chunk sums g^2 in
+// double (fixed block tree). Stage 2: the partials are copied to the host and added in chunk order
+// (deterministic), giving the norm, which is written to gnorm[0]. Only if the norm is finite is the
+// update kernel launched; otherwise E_NAN names the first tensor whose chunk partial is not finite and
+// params and moments are untouched.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../common/cuda_check.cuh"
+#include "optim.h"
+
+namespace mc {
+namespace {
+
+constexpr int64_t kChunk = 1 << 15;  // as the CPU
+constexpr int kBlock = 256;
+
+struct DevChunk {
+  float* p;
+  const float* g;
+  float* m;
+  float* v;
+  int64_t len;
+  int32_t decay;
+  int32_t tensor;
+};
+
+struct Coef {
+  float b1, omb1, b2, omb2, step_size, inv_sqrt_bc2, eps, decay_mul, clip;
+};
+
+__device__ __forceinline__ double warp_sum(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ double block_sum(double v) {
+  __shared__ double sh[32];
+  v = warp_sum(v);
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+  if (lane == 0) sh[w] = v;
+  __syncthreads();
+  if (w == 0) {
+    v = lane < nw ? sh[lane] : 0.0;
+    v = warp_sum(v);
+    if (lane == 0) sh[0] = v;
+  }
+  __syncthreads();
+  const double r = sh[0];
+  __syncthreads();
+  return r;
+}
+
+__global__ void sumsq_kernel(double* part, const DevChunk* ch, int64_t nc) {
+  for (int64_t c = blockIdx.x; c < nc; c += gridDim.x) {
+    const float* g = ch[c].g;
+    const int64_t n = ch[c].len;
+    double s = 0.0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += static_cast<double>(g[i]) * g[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) part[c] = s;
+  }
+}
+
+__global__ void update_kernel(const DevChunk* ch, int64_t nc, Coef c) {
+  for (int64_t k = blockIdx.x; k < nc; k += gridDim.x) {
+    const DevChunk C = ch[k];
+    const float dm = C.decay ? c.decay_mul : 1.0f;
+    for (int64_t i = threadIdx.x; i < C.len; i += blockDim.x) {
+      const float gi = C.g[i] * c.clip;
+      const float mi = c.b1 * C.m[i] + c.omb1 * gi;
+      const float vi = c.b2 * C.v[i] + c.omb2 * gi * gi;
+      C.m[i] = mi;
+      C.v[i] = vi;
+      const float pi = C.p[i] * dm;
+      C.p[i] = pi - c.step_size * mi / (sqrtf(vi) * c.inv_sqrt_bc2 + c.eps);
+    }
+  }
+}
+
+unsigned chunk_grid(int64_t nc) { return static_cast<unsigned>(nc < 1 ? 1 : (nc > (1LL << 30) ? (1LL << 30) : nc)); }
+
+Status adamw_cuda(const AdamWTensor* ts, int count, const AdamWParams& hp, float* gnorm_dev) {
+  const char* op = "adamw";
+  std::vector<DevChunk> chunks;
+  for (int t = 0; t < count; ++t)
+    for (int64_t b = 0; b < ts[t].n; b += kChunk)
+      chunks.push_back(DevChunk{ts[t].p + b, ts[t].g + b, ts[t].m + b, ts[t].v + b, std::min(ts[t].n, b + kChunk) - b,
+                                ts[t].decay ? 1 : 0, t});
+  const int64_t nc = static_cast<int64_t>(chunks.size());
+  std::vector<double> part(static_cast<size_t>(nc));
+  void* scratch = nullptr;
+  const size_t tbytes = static_cast<size_t>(nc) * sizeof(DevChunk);
+  const size_t bytes = tbytes + static_cast<size_t>(nc) * sizeof(double);
+  if (nc > 0) {
+    MC_RETURN_IF_ERROR(cuda_status(op, cudaMalloc(&scratch, bytes)));
+    DevChunk* dch = static_cast<DevChunk*>(scratch);
+    double* dpart = reinterpret_cast<double*>(static_cast<char*>(scratch) + tbytes);
+    Status st = cuda_status(op, cudaMemcpy(dch, chunks.data(), tbytes, cudaMemcpyHostToDevice));
+    if (st.ok()) {
+      sumsq_kernel<<<chunk_grid(nc), kBlock>>>(dpart, dch, nc);
+      st = cuda_launch_status(op);
+    }
+    // synchronous copy back: the norm must be on the host before the update is decided
+    if (st.ok())
+      st = cuda_status(op, cudaMemcpy(part.data(), dpart, static_cast<size_t>(nc) * sizeof(double),
+                                      cudaMemcpyDeviceToHost));
+    if (!st.ok()) {
+      cudaFree(scratch);
+      return st;
+    }
+  }
+  double ss = 0.0;
+  for (int64_t i = 0; i < nc; ++i) ss += part[i];
+  const double norm = std::sqrt(ss);
+  const float fnorm = static_cast<float>(norm);
+  Status st = cuda_status(op, cudaMemcpy(gnorm_dev, &fnorm, sizeof(float), cudaMemcpyHostToDevice));
+  if (st.ok() && !std::isfinite(norm)) {
+    int bad = -1;
+    for (int64_t i = 0; i < nc && bad < 0; ++i)
+      if (!std::isfinite(part[i])) bad = chunks[i].tensor;
+    st = Status::Error(Code::E_NAN, "adamw: argument 'g_" + std::to_string(bad < 0 ? 0 : bad) +
+                                        "' expected finite gradients, received a non-finite value (global grad "
+                                        "norm " + std::to_string(norm) +
+                                        "); parameters and moments were left unchanged");
+  }
+  if (st.ok() && nc > 0) {
+    double clip = 1.0;
+    if (hp.max_grad_norm > 0.0) clip = std::min(1.0, hp.max_grad_norm / (norm + 1e-6));
+    const double bc1 = 1.0 - std::pow(hp.beta1, static_cast<double>(hp.step));
+    const double bc2 = 1.0 - std::pow(hp.beta2, static_cast<double>(hp.step));
+    Coef c;
+    c.b1 = static_cast<float>(hp.beta1);
+    c.omb1 = static_cast<float>(1.0 - hp.beta1);
+    c.b2 = static_cast<float>(hp.beta2);
+    c.omb2 = static_cast<float>(1.0 - hp.beta2);
+    c.step_size = static_cast<float>(hp.lr / bc1);
+    c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+    c.eps = static_cast<float>(hp.eps);
+    c.decay_mul = static_cast<float>(1.0 - hp.lr * hp.weight_decay);
+    c.clip = static_cast<float>(clip);
+    update_kernel<<<chunk_grid(nc), kBlock>>>(static_cast<const DevChunk*>(scratch), nc, c);
+    st = cuda_launch_status(op);
+  }
+  // cudaFree waits for the update kernel to finish before releasing the chunk table
+  if (scratch) {
+    Status fr = cuda_status(op, cudaFree(scratch));
+    if (st.ok()) st = fr;
+  }
+  return st;
+}
+
+}  // namespace
+
+Status op_adamw_cuda(const OpArgs& a) {
+  const char* op = "adamw";
+  if (a.ni < 1)
+    return Status::Error(Code::E_ARG, "adamw: expected ints [n, step, decay_0..decay_{n-1}], received " +
+                                          std::to_string(a.ni) + " ints");
+  const int64_t n = a.i[0];
+  MC_RETURN_IF_ERROR(check_arg(op, "n", n >= 1 && n <= (1 << 20), "a tensor count >= 1", std::to_string(n)));
+  MC_RETURN_IF_ERROR(check_count(op, a, static_cast<int>(4 * n + 1), static_cast<int>(2 + n), 6));
+  const int64_t step = a.i[1];
+  MC_RETURN_IF_ERROR(check_arg(op, "step", step >= 1, "a 1-based step >= 1", std::to_string(step)));
+  std::vector<AdamWTensor> ts(static_cast<size_t>(n));
+  const char* kinds[4] = {"p_", "g_", "m_", "v_"};
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t numel = a.t[t].numel();
+    for (int k = 0; k < 4; ++k) {
+      const TensorView& tv = a.t[k * n + t];
+      std::string name = kinds[k] + std::to_string(t);
+      MC_RETURN_IF_ERROR(check_dtype(op, name.c_str(), tv, DType::F32));
+      MC_RETURN_IF_ERROR(check_numel(op, name.c_str(), tv, numel));
+    }
+    const int64_t d = a.i[2 + t];
+    std::string dname = "decay_" + std::to_string(t);
+    MC_RETURN_IF_ERROR(check_arg(op, dname.c_str(), d == 0 || d == 1, "0 or 1", std::to_string(d)));
+    ts[t] = AdamWTensor{a.t[t].f32(), a.t[n + t].f32(), a.t[2 * n + t].f32(), a.t[3 * n + t].f32(), numel, d == 1};
+  }
+  const TensorView& gn = a.t[4 * n];
+  MC_RETURN_IF_ERROR(check_dtype(op, "gnorm", gn, DType::F32));
+  MC_RETURN_IF_ERROR(check_numel(op, "gnorm", gn, 1));
+  AdamWParams hp{step, a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], a.f[5]};
+  MC_RETURN_IF_ERROR(check_arg(op, "lr", std::isfinite(hp.lr) && hp.lr >= 0.0, "a finite lr >= 0", std::to_string(hp.lr)));
+  MC_RETURN_IF_ERROR(check_arg(op, "beta1", hp.beta1 >= 0.0 && hp.beta1 < 1.0, "a value in [0, 1)",
+                               std::to_string(hp.beta1)));
+  MC_RETURN_IF_ERROR(check_arg(op, "beta2", hp.beta2 >= 0.0 && hp.beta2 < 1.0, "a value in [0, 1)",
+                               std::to_string(hp.beta2)));
+  MC_RETURN_IF_ERROR(check_arg(op, "eps", std::isfinite(hp.eps) && hp.eps > 0.0, "a finite eps > 0",
+                               std::to_string(hp.eps)));
+  MC_RETURN_IF_ERROR(check_arg(op, "weight_decay", std::isfinite(hp.weight_decay) && hp.weight_decay >= 0.0,
+                               "a finite weight_decay >= 0", std::to_string(hp.weight_decay)));
+  MC_RETURN_IF_ERROR(check_arg(op, "max_grad_norm", std::isfinite(hp.max_grad_norm),
+                               "a finite number (<= 0 disables clipping)", std::to_string(hp.max_grad_norm)));
+  return adamw_cuda(ts.data(), static_cast<int>(n), hp, gn.f32());
+}
+
+}  // namespace mc
