@@ -173,7 +173,8 @@ Status adamw_cpu(const AdamWTensor* ts, int count, const AdamWParams& hp, float*
 
 // ---------------- op adapter ----------------
 
-Status op_adamw_cpu(const OpArgs& a) {
+// Checks and unpacks the adamw op's arguments (shared by the CPU and CUDA adapters).
+Status adamw_unpack(const OpArgs& a, std::vector<AdamWTensor>* out, AdamWParams* params, float** gnorm) {
   const char* op = "adamw";
   if (a.ni < 1)
     return Status::Error(Code::E_ARG, "adamw: expected ints [n, step, decay_0..decay_{n-1}], received " +
@@ -183,7 +184,8 @@ Status op_adamw_cpu(const OpArgs& a) {
   MC_RETURN_IF_ERROR(check_count(op, a, static_cast<int>(4 * n + 1), static_cast<int>(2 + n), 6));
   const int64_t step = a.i[1];
   MC_RETURN_IF_ERROR(check_arg(op, "step", step >= 1, "a 1-based step >= 1", std::to_string(step)));
-  std::vector<AdamWTensor> ts(static_cast<size_t>(n));
+  std::vector<AdamWTensor>& ts = *out;
+  ts.assign(static_cast<size_t>(n), AdamWTensor{});
   const char* kinds[4] = {"p_", "g_", "m_", "v_"};
   for (int64_t t = 0; t < n; ++t) {
     const int64_t numel = a.t[t].numel();
@@ -213,7 +215,17 @@ Status op_adamw_cpu(const OpArgs& a) {
                                "a finite weight_decay >= 0", std::to_string(hp.weight_decay)));
   MC_RETURN_IF_ERROR(check_arg(op, "max_grad_norm", std::isfinite(hp.max_grad_norm),
                                "a finite number (<= 0 disables clipping)", std::to_string(hp.max_grad_norm)));
-  return adamw_cpu(ts.data(), static_cast<int>(n), hp, gn.f32());
+  *params = hp;
+  *gnorm = gn.f32();
+  return Status::Ok();
+}
+
+Status op_adamw_cpu(const OpArgs& a) {
+  std::vector<AdamWTensor> ts;
+  AdamWParams hp{};
+  float* gnorm = nullptr;
+  MC_RETURN_IF_ERROR(adamw_unpack(a, &ts, &hp, &gnorm));
+  return adamw_cpu(ts.data(), static_cast<int>(ts.size()), hp, gnorm);
 }
 
 }  // namespace mc

@@ -156,46 +156,11 @@ Status adamw_cuda(const AdamWTensor* ts, int count, const AdamWParams& hp, float
 }  // namespace
 
 Status op_adamw_cuda(const OpArgs& a) {
-  const char* op = "adamw";
-  if (a.ni < 1)
-    return Status::Error(Code::E_ARG, "adamw: expected ints [n, step, decay_0..decay_{n-1}], received " +
-                                          std::to_string(a.ni) + " ints");
-  const int64_t n = a.i[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "n", n >= 1 && n <= (1 << 20), "a tensor count >= 1", std::to_string(n)));
-  MC_RETURN_IF_ERROR(check_count(op, a, static_cast<int>(4 * n + 1), static_cast<int>(2 + n), 6));
-  const int64_t step = a.i[1];
-  MC_RETURN_IF_ERROR(check_arg(op, "step", step >= 1, "a 1-based step >= 1", std::to_string(step)));
-  std::vector<AdamWTensor> ts(static_cast<size_t>(n));
-  const char* kinds[4] = {"p_", "g_", "m_", "v_"};
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t numel = a.t[t].numel();
-    for (int k = 0; k < 4; ++k) {
-      const TensorView& tv = a.t[k * n + t];
-      std::string name = kinds[k] + std::to_string(t);
-      MC_RETURN_IF_ERROR(check_dtype(op, name.c_str(), tv, DType::F32));
-      MC_RETURN_IF_ERROR(check_numel(op, name.c_str(), tv, numel));
-    }
-    const int64_t d = a.i[2 + t];
-    std::string dname = "decay_" + std::to_string(t);
-    MC_RETURN_IF_ERROR(check_arg(op, dname.c_str(), d == 0 || d == 1, "0 or 1", std::to_string(d)));
-    ts[t] = AdamWTensor{a.t[t].f32(), a.t[n + t].f32(), a.t[2 * n + t].f32(), a.t[3 * n + t].f32(), numel, d == 1};
-  }
-  const TensorView& gn = a.t[4 * n];
-  MC_RETURN_IF_ERROR(check_dtype(op, "gnorm", gn, DType::F32));
-  MC_RETURN_IF_ERROR(check_numel(op, "gnorm", gn, 1));
-  AdamWParams hp{step, a.f[0], a.f[1], a.f[2], a.f[3], a.f[4], a.f[5]};
-  MC_RETURN_IF_ERROR(check_arg(op, "lr", std::isfinite(hp.lr) && hp.lr >= 0.0, "a finite lr >= 0", std::to_string(hp.lr)));
-  MC_RETURN_IF_ERROR(check_arg(op, "beta1", hp.beta1 >= 0.0 && hp.beta1 < 1.0, "a value in [0, 1)",
-                               std::to_string(hp.beta1)));
-  MC_RETURN_IF_ERROR(check_arg(op, "beta2", hp.beta2 >= 0.0 && hp.beta2 < 1.0, "a value in [0, 1)",
-                               std::to_string(hp.beta2)));
-  MC_RETURN_IF_ERROR(check_arg(op, "eps", std::isfinite(hp.eps) && hp.eps > 0.0, "a finite eps > 0",
-                               std::to_string(hp.eps)));
-  MC_RETURN_IF_ERROR(check_arg(op, "weight_decay", std::isfinite(hp.weight_decay) && hp.weight_decay >= 0.0,
-                               "a finite weight_decay >= 0", std::to_string(hp.weight_decay)));
-  MC_RETURN_IF_ERROR(check_arg(op, "max_grad_norm", std::isfinite(hp.max_grad_norm),
-                               "a finite number (<= 0 disables clipping)", std::to_string(hp.max_grad_norm)));
-  return adamw_cuda(ts.data(), static_cast<int>(n), hp, gn.f32());
+  std::vector<AdamWTensor> ts;
+  AdamWParams hp{};
+  float* gnorm = nullptr;
+  MC_RETURN_IF_ERROR(adamw_unpack(a, &ts, &hp, &gnorm));
+  return adamw_cuda(ts.data(), static_cast<int>(ts.size()), hp, gnorm);
 }
 
 }  // namespace mc

@@ -11,6 +11,7 @@
 // Cost: pass 1 2*P FLOPs, 4*P bytes; pass 2 ~15*P FLOPs, 28*P bytes (P = total parameter count).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "../common/status.h"
 #include "../common/tensor.h"
@@ -34,6 +35,8 @@ struct AdamWParams {
 // Writes the pre-clip global norm to *gnorm. E_NAN (and nothing else written) if it is not finite.
 Status adamw_cpu(const AdamWTensor* ts, int count, const AdamWParams& hp, float* gnorm);
 
+// Checks and unpacks the adamw op's arguments (the CPU and CUDA adapters share it).
+Status adamw_unpack(const OpArgs& a, std::vector<AdamWTensor>* out, AdamWParams* params, float** gnorm);
 Status op_adamw_cpu(const OpArgs& a);
 // CUDA versions (kernels/optim/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
 Status op_adamw_cuda(const OpArgs& a);
