@@ -315,7 +315,8 @@ void mse_backward_cpu(float* dpred, const float* pred, const float* target, cons
 
 // ---------------- op adapters ----------------
 
-Status op_cross_entropy_cpu(const OpArgs& a) {
+// Argument checks shared by the CPU and CUDA adapters.
+Status cross_entropy_check(const OpArgs& a, int64_t* M, int64_t* V) {
   const char* op = "cross_entropy";
   MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 1));
   const TensorView &logits = a.t[0], &targets = a.t[1], &losses = a.t[2], &dlogits = a.t[3];
@@ -325,16 +326,24 @@ Status op_cross_entropy_cpu(const OpArgs& a) {
   MC_RETURN_IF_ERROR(check_dtype(op, "dlogits", dlogits, DType::F32));
   MC_RETURN_IF_ERROR(check_arg(op, "logits", logits.ndim == 2 && logits.dim(1) > 0, "shape [M, V] with V > 0",
                                "shape " + logits.shape_str()));
-  const int64_t M = logits.dim(0), V = logits.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "targets", targets, M));
-  MC_RETURN_IF_ERROR(check_numel(op, "losses", losses, M));
-  MC_RETURN_IF_ERROR(check_numel(op, "dlogits", dlogits, M * V));
+  *M = logits.dim(0);
+  *V = logits.dim(1);
+  MC_RETURN_IF_ERROR(check_numel(op, "targets", targets, *M));
+  MC_RETURN_IF_ERROR(check_numel(op, "losses", losses, *M));
+  MC_RETURN_IF_ERROR(check_numel(op, "dlogits", dlogits, *M * *V));
+  MC_RETURN_IF_ERROR(check_arg(op, "grad_scale", std::isfinite(a.f[0]), "a finite number", std::to_string(a.f[0])));
+  return Status::Ok();
+}
+
+Status op_cross_entropy_cpu(const OpArgs& a) {
+  int64_t M = 0, V = 0;
+  MC_RETURN_IF_ERROR(cross_entropy_check(a, &M, &V));
+  const TensorView &logits = a.t[0], &targets = a.t[1], &losses = a.t[2], &dlogits = a.t[3];
   const double gs = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "grad_scale", std::isfinite(gs), "a finite number", std::to_string(gs)));
   return cross_entropy_cpu(losses.f32(), dlogits.f32(), logits.f32(), targets.i32(), M, V, static_cast<float>(gs));
 }
 
-namespace {
+// Argument checks of mse_forward / mse_backward, shared by the CPU and CUDA adapters.
 Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C) {
   const TensorView &pred = a.t[0], &target = a.t[1], &mask = a.t[2];
   MC_RETURN_IF_ERROR(check_dtype(op, "pred", pred, DType::F32));
@@ -348,7 +357,6 @@ Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C) {
   MC_RETURN_IF_ERROR(check_numel(op, "mask", mask, *N));
   return Status::Ok();
 }
-}  // namespace
 
 Status op_mse_forward_cpu(const OpArgs& a) {
   const char* op = "mse_forward";

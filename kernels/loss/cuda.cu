@@ -154,40 +154,16 @@ __global__ void mse_bwd_kernel(float* dpred, const float* pred, const float* tar
   }
 }
 
-Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C) {
-  const TensorView &pred = a.t[0], &target = a.t[1], &mask = a.t[2];
-  MC_RETURN_IF_ERROR(check_dtype(op, "pred", pred, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "target", target, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "mask", mask, DType::F32));
-  MC_RETURN_IF_ERROR(check_arg(op, "pred", pred.ndim == 2 && pred.dim(1) > 0, "shape [N, C] with C > 0",
-                               "shape " + pred.shape_str()));
-  *N = pred.dim(0);
-  *C = pred.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "target", target, pred.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "mask", mask, *N));
-  return Status::Ok();
-}
-
 unsigned row_grid(int64_t R) { return static_cast<unsigned>(R < 1 ? 1 : (R > (1LL << 30) ? (1LL << 30) : R)); }
 
 }  // namespace
 
 Status op_cross_entropy_cuda(const OpArgs& a) {
   const char* op = "cross_entropy";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 1));
+  int64_t M = 0, V = 0;
+  MC_RETURN_IF_ERROR(cross_entropy_check(a, &M, &V));
   const TensorView &logits = a.t[0], &targets = a.t[1], &losses = a.t[2], &dlogits = a.t[3];
-  MC_RETURN_IF_ERROR(check_dtype(op, "logits", logits, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "targets", targets, DType::I32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "losses", losses, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dlogits", dlogits, DType::F32));
-  MC_RETURN_IF_ERROR(check_arg(op, "logits", logits.ndim == 2 && logits.dim(1) > 0, "shape [M, V] with V > 0",
-                               "shape " + logits.shape_str()));
-  const int64_t M = logits.dim(0), V = logits.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "targets", targets, M));
-  MC_RETURN_IF_ERROR(check_numel(op, "losses", losses, M));
-  MC_RETURN_IF_ERROR(check_numel(op, "dlogits", dlogits, M * V));
   const double gs = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "grad_scale", std::isfinite(gs), "a finite number", std::to_string(gs)));
   if (M <= 0) return Status::Ok();
   // validate targets on the host first (nothing written on E_ARG)
   std::vector<int32_t> host(static_cast<size_t>(M));

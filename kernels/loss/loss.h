@@ -28,6 +28,9 @@ float mse_forward_cpu(const float* pred, const float* target, const float* mask,
 void mse_backward_cpu(float* dpred, const float* pred, const float* target, const float* mask, int64_t N, int64_t C,
                       float grad_scale);
 
+// Argument checks shared by the CPU and CUDA adapters.
+Status cross_entropy_check(const OpArgs& a, int64_t* M, int64_t* V);
+Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C);
 Status op_cross_entropy_cpu(const OpArgs& a);
 Status op_mse_forward_cpu(const OpArgs& a);
 Status op_mse_backward_cpu(const OpArgs& a);
