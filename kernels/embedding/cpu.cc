@@ -79,39 +79,39 @@ void embedding_backward_cpu(float* dtable, const int32_t* ids, const float* dout
 
 // ---------------- op adapters ----------------
 
-namespace {
-Status check_table(const char* op, const char* name, const TensorView& t) {
-  return check_arg(op, name, t.ndim == 2 && t.dim(0) > 0 && t.dim(1) > 0, "shape [V, D] with V, D > 0",
-                   "shape " + t.shape_str());
+// Shapes and dtypes of embedding_forward (ids, table, out) and embedding_backward (ids, dout, dtable),
+// shared by the CPU and CUDA adapters; the ids' values are checked separately (embedding_check_ids).
+Status embedding_check_args(const OpArgs& a, bool backward, int64_t* N, int64_t* V, int64_t* D) {
+  const char* op = backward ? "embedding_backward" : "embedding_forward";
+  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
+  const TensorView &ids = a.t[0], &rows = backward ? a.t[1] : a.t[2], &table = backward ? a.t[2] : a.t[1];
+  const char* rows_name = backward ? "dout" : "out";
+  const char* table_name = backward ? "dtable" : "table";
+  MC_RETURN_IF_ERROR(check_dtype(op, "ids", ids, DType::I32));
+  MC_RETURN_IF_ERROR(check_dtype(op, backward ? "dout" : "table", a.t[1], DType::F32));
+  MC_RETURN_IF_ERROR(check_dtype(op, backward ? "dtable" : "out", a.t[2], DType::F32));
+  MC_RETURN_IF_ERROR(check_arg(op, table_name, table.ndim == 2 && table.dim(0) > 0 && table.dim(1) > 0,
+                               "shape [V, D] with V, D > 0", "shape " + table.shape_str()));
+  *N = ids.numel();
+  *V = table.dim(0);
+  *D = table.dim(1);
+  return check_numel(op, rows_name, rows, *N * *D);
 }
-}  // namespace
 
 Status op_embedding_forward_cpu(const OpArgs& a) {
-  const char* op = "embedding_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
+  int64_t N = 0, V = 0, D = 0;
+  MC_RETURN_IF_ERROR(embedding_check_args(a, false, &N, &V, &D));
   const TensorView &ids = a.t[0], &table = a.t[1], &out = a.t[2];
-  MC_RETURN_IF_ERROR(check_dtype(op, "ids", ids, DType::I32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "table", table, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "out", out, DType::F32));
-  MC_RETURN_IF_ERROR(check_table(op, "table", table));
-  const int64_t N = ids.numel(), V = table.dim(0), D = table.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "out", out, N * D));
-  MC_RETURN_IF_ERROR(embedding_check_ids(op, ids.i32(), N, V));
+  MC_RETURN_IF_ERROR(embedding_check_ids("embedding_forward", ids.i32(), N, V));
   embedding_forward_cpu(out.f32(), ids.i32(), table.f32(), N, D);
   return Status::Ok();
 }
 
 Status op_embedding_backward_cpu(const OpArgs& a) {
-  const char* op = "embedding_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
+  int64_t N = 0, V = 0, D = 0;
+  MC_RETURN_IF_ERROR(embedding_check_args(a, true, &N, &V, &D));
   const TensorView &ids = a.t[0], &dout = a.t[1], &dtable = a.t[2];
-  MC_RETURN_IF_ERROR(check_dtype(op, "ids", ids, DType::I32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dout", dout, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dtable", dtable, DType::F32));
-  MC_RETURN_IF_ERROR(check_table(op, "dtable", dtable));
-  const int64_t N = ids.numel(), V = dtable.dim(0), D = dtable.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "dout", dout, N * D));
-  MC_RETURN_IF_ERROR(embedding_check_ids(op, ids.i32(), N, V));
+  MC_RETURN_IF_ERROR(embedding_check_ids("embedding_backward", ids.i32(), N, V));
   embedding_backward_cpu(dtable.f32(), ids.i32(), dout.f32(), N, D);
   return Status::Ok();
 }

@@ -39,11 +39,6 @@ __global__ void emb_scatter_kernel(float* dtable, const float* dout, const int32
   }
 }
 
-Status check_table(const char* op, const char* name, const TensorView& t) {
-  return check_arg(op, name, t.ndim == 2 && t.dim(0) > 0 && t.dim(1) > 0, "shape [V, D] with V, D > 0",
-                   "shape " + t.shape_str());
-}
-
 // Copies the ids to the host (synchronous) and validates them like the CPU.
 Status fetch_ids(const char* op, const TensorView& ids, int64_t N, int64_t V, std::vector<int32_t>* host) {
   host->resize(static_cast<size_t>(N));
@@ -57,14 +52,9 @@ Status fetch_ids(const char* op, const TensorView& ids, int64_t N, int64_t V, st
 
 Status op_embedding_forward_cuda(const OpArgs& a) {
   const char* op = "embedding_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
+  int64_t N = 0, V = 0, D = 0;
+  MC_RETURN_IF_ERROR(embedding_check_args(a, false, &N, &V, &D));
   const TensorView &ids = a.t[0], &table = a.t[1], &out = a.t[2];
-  MC_RETURN_IF_ERROR(check_dtype(op, "ids", ids, DType::I32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "table", table, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "out", out, DType::F32));
-  MC_RETURN_IF_ERROR(check_table(op, "table", table));
-  const int64_t N = ids.numel(), V = table.dim(0), D = table.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "out", out, N * D));
   std::vector<int32_t> host;
   MC_RETURN_IF_ERROR(fetch_ids(op, ids, N, V, &host));
   if (N > 0) emb_gather_kernel<<<grid_for(N * D, kBlock), kBlock>>>(out.f32(), ids.i32(), table.f32(), N, D);
@@ -73,14 +63,9 @@ Status op_embedding_forward_cuda(const OpArgs& a) {
 
 Status op_embedding_backward_cuda(const OpArgs& a) {
   const char* op = "embedding_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
+  int64_t N = 0, V = 0, D = 0;
+  MC_RETURN_IF_ERROR(embedding_check_args(a, true, &N, &V, &D));
   const TensorView &ids = a.t[0], &dout = a.t[1], &dtable = a.t[2];
-  MC_RETURN_IF_ERROR(check_dtype(op, "ids", ids, DType::I32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dout", dout, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dtable", dtable, DType::F32));
-  MC_RETURN_IF_ERROR(check_table(op, "dtable", dtable));
-  const int64_t N = ids.numel(), V = dtable.dim(0), D = dtable.dim(1);
-  MC_RETURN_IF_ERROR(check_numel(op, "dout", dout, N * D));
   MC_RETURN_IF_ERROR(check_arg(op, "ids", N < (1LL << 31) - 1, "fewer than 2^31 - 1 tokens", std::to_string(N)));
   std::vector<int32_t> host;
   MC_RETURN_IF_ERROR(fetch_ids(op, ids, N, V, &host));

@@ -18,6 +18,8 @@ void embedding_backward_cpu(float* dtable, const int32_t* ids, const float* dout
 // OK, or E_ARG naming the first position whose id is outside [0, V).
 Status embedding_check_ids(const char* op, const int32_t* ids, int64_t N, int64_t V);
 
+// Shapes and dtypes of the two ops (backward: ids, dout, dtable), shared by the CPU and CUDA adapters.
+Status embedding_check_args(const OpArgs& a, bool backward, int64_t* N, int64_t* V, int64_t* D);
 Status op_embedding_forward_cpu(const OpArgs& a);
 Status op_embedding_backward_cpu(const OpArgs& a);
 // CUDA versions (kernels/embedding/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
