@@ -63,63 +63,57 @@ void bias_grad_cpu(float* db, const float* dy, int64_t N, int64_t D, bool accumu
 
 // --- op adapters ---
 
+Status elementwise_check(const char* op, const OpArgs& a, std::initializer_list<const char*> names, int ni, int nf,
+                         int row_arg) {
+  const int nt = static_cast<int>(names.size());
+  MC_RETURN_IF_ERROR(check_count(op, a, nt, ni, nf));
+  const char* const* nm = names.begin();
+  for (int i = 0; i < nt; ++i) MC_RETURN_IF_ERROR(check_dtype(op, nm[i], a.t[i], DType::F32));
+  const int64_t n = a.t[0].numel();
+  if (row_arg >= 0) {
+    const int64_t D = a.t[row_arg].numel();
+    MC_RETURN_IF_ERROR(check_arg(op, nm[0], D > 0 && n % D == 0, "a multiple of " + std::to_string(D) + " elements",
+                                 a.t[0].shape_str()));
+  }
+  for (int i = 1; i < nt; ++i)
+    if (i != row_arg) MC_RETURN_IF_ERROR(check_numel(op, nm[i], a.t[i], n));
+  return Status::Ok();
+}
+
 Status op_fill_cpu(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("fill", a, 1, 0, 1));
-  MC_RETURN_IF_ERROR(check_dtype("fill", "x", a.t[0], DType::F32));
+  MC_RETURN_IF_ERROR(elementwise_check("fill", a, {"x"}, 0, 1));
   fill_cpu(a.t[0].f32(), a.t[0].numel(), static_cast<float>(a.f[0]));
   return Status::Ok();
 }
 
 Status op_add_cpu(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("add", a, 3, 0, 2));
-  const char* names[3] = {"a", "b", "out"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype("add", names[i], a.t[i], DType::F32));
-  int64_t n = a.t[0].numel();
-  MC_RETURN_IF_ERROR(check_numel("add", "b", a.t[1], n));
-  MC_RETURN_IF_ERROR(check_numel("add", "out", a.t[2], n));
-  add_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n, static_cast<float>(a.f[0]), static_cast<float>(a.f[1]));
+  MC_RETURN_IF_ERROR(elementwise_check("add", a, {"a", "b", "out"}, 0, 2));
+  add_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), a.t[0].numel(), static_cast<float>(a.f[0]), static_cast<float>(a.f[1]));
   return Status::Ok();
 }
 
 Status op_silu_forward_cpu(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("silu_forward", a, 2, 0, 0));
-  MC_RETURN_IF_ERROR(check_dtype("silu_forward", "x", a.t[0], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype("silu_forward", "y", a.t[1], DType::F32));
-  MC_RETURN_IF_ERROR(check_numel("silu_forward", "y", a.t[1], a.t[0].numel()));
+  MC_RETURN_IF_ERROR(elementwise_check("silu_forward", a, {"x", "y"}, 0, 0));
   silu_forward_cpu(a.t[1].f32(), a.t[0].f32(), a.t[0].numel());
   return Status::Ok();
 }
 
 Status op_silu_backward_cpu(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("silu_backward", a, 3, 1, 0));
-  const char* names[3] = {"x", "dy", "dx"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype("silu_backward", names[i], a.t[i], DType::F32));
-  int64_t n = a.t[0].numel();
-  MC_RETURN_IF_ERROR(check_numel("silu_backward", "dy", a.t[1], n));
-  MC_RETURN_IF_ERROR(check_numel("silu_backward", "dx", a.t[2], n));
-  silu_backward_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n, a.i[0] != 0);
+  MC_RETURN_IF_ERROR(elementwise_check("silu_backward", a, {"x", "dy", "dx"}, 1, 0));
+  silu_backward_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), a.t[0].numel(), a.i[0] != 0);
   return Status::Ok();
 }
 
 Status op_bias_add_cpu(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("bias_add", a, 3, 0, 0));
-  const char* names[3] = {"x", "b", "out"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype("bias_add", names[i], a.t[i], DType::F32));
-  int64_t D = a.t[1].numel();
-  MC_RETURN_IF_ERROR(check_arg("bias_add", "x", D > 0 && a.t[0].numel() % D == 0,
-                               "a multiple of " + std::to_string(D) + " elements", a.t[0].shape_str()));
-  MC_RETURN_IF_ERROR(check_numel("bias_add", "out", a.t[2], a.t[0].numel()));
+  MC_RETURN_IF_ERROR(elementwise_check("bias_add", a, {"x", "b", "out"}, 0, 0, 1));
+  const int64_t D = a.t[1].numel();
   bias_add_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), a.t[0].numel() / D, D);
   return Status::Ok();
 }
 
 Status op_bias_grad_cpu(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("bias_grad", a, 2, 1, 0));
-  MC_RETURN_IF_ERROR(check_dtype("bias_grad", "dy", a.t[0], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype("bias_grad", "db", a.t[1], DType::F32));
-  int64_t D = a.t[1].numel();
-  MC_RETURN_IF_ERROR(check_arg("bias_grad", "dy", D > 0 && a.t[0].numel() % D == 0,
-                               "a multiple of " + std::to_string(D) + " elements", a.t[0].shape_str()));
+  MC_RETURN_IF_ERROR(elementwise_check("bias_grad", a, {"dy", "db"}, 1, 0, 1));
+  const int64_t D = a.t[1].numel();
   bias_grad_cpu(a.t[1].f32(), a.t[0].f32(), a.t[0].numel() / D, D, a.i[0] != 0);
   return Status::Ok();
 }

@@ -41,20 +41,15 @@ constexpr int kBlock = 256;
 }  // namespace
 
 Status op_fill_cuda(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("fill", a, 1, 0, 1));
-  MC_RETURN_IF_ERROR(check_dtype("fill", "x", a.t[0], DType::F32));
-  int64_t n = a.t[0].numel();
+  MC_RETURN_IF_ERROR(elementwise_check("fill", a, {"x"}, 0, 1));
+  const int64_t n = a.t[0].numel();
   if (n) fill_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[0].f32(), n, static_cast<float>(a.f[0]));
   return cuda_launch_status("fill");
 }
 
 Status op_add_cuda(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("add", a, 3, 0, 2));
-  const char* names[3] = {"a", "b", "out"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype("add", names[i], a.t[i], DType::F32));
-  int64_t n = a.t[0].numel();
-  MC_RETURN_IF_ERROR(check_numel("add", "b", a.t[1], n));
-  MC_RETURN_IF_ERROR(check_numel("add", "out", a.t[2], n));
+  MC_RETURN_IF_ERROR(elementwise_check("add", a, {"a", "b", "out"}, 0, 2));
+  const int64_t n = a.t[0].numel();
   if (n)
     add_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n, static_cast<float>(a.f[0]),
                                                  static_cast<float>(a.f[1]));
@@ -62,45 +57,29 @@ Status op_add_cuda(const OpArgs& a) {
 }
 
 Status op_silu_forward_cuda(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("silu_forward", a, 2, 0, 0));
-  MC_RETURN_IF_ERROR(check_dtype("silu_forward", "x", a.t[0], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype("silu_forward", "y", a.t[1], DType::F32));
-  int64_t n = a.t[0].numel();
-  MC_RETURN_IF_ERROR(check_numel("silu_forward", "y", a.t[1], n));
+  MC_RETURN_IF_ERROR(elementwise_check("silu_forward", a, {"x", "y"}, 0, 0));
+  const int64_t n = a.t[0].numel();
   if (n) silu_fwd_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[1].f32(), a.t[0].f32(), n);
   return cuda_launch_status("silu_forward");
 }
 
 Status op_silu_backward_cuda(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("silu_backward", a, 3, 1, 0));
-  const char* names[3] = {"x", "dy", "dx"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype("silu_backward", names[i], a.t[i], DType::F32));
-  int64_t n = a.t[0].numel();
-  MC_RETURN_IF_ERROR(check_numel("silu_backward", "dy", a.t[1], n));
-  MC_RETURN_IF_ERROR(check_numel("silu_backward", "dx", a.t[2], n));
+  MC_RETURN_IF_ERROR(elementwise_check("silu_backward", a, {"x", "dy", "dx"}, 1, 0));
+  const int64_t n = a.t[0].numel();
   if (n) silu_bwd_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n, a.i[0] != 0);
   return cuda_launch_status("silu_backward");
 }
 
 Status op_bias_add_cuda(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("bias_add", a, 3, 0, 0));
-  const char* names[3] = {"x", "b", "out"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype("bias_add", names[i], a.t[i], DType::F32));
-  int64_t D = a.t[1].numel(), n = a.t[0].numel();
-  MC_RETURN_IF_ERROR(check_arg("bias_add", "x", D > 0 && n % D == 0, "a multiple of " + std::to_string(D) + " elements",
-                               a.t[0].shape_str()));
-  MC_RETURN_IF_ERROR(check_numel("bias_add", "out", a.t[2], n));
+  MC_RETURN_IF_ERROR(elementwise_check("bias_add", a, {"x", "b", "out"}, 0, 0, 1));
+  const int64_t D = a.t[1].numel(), n = a.t[0].numel();
   if (n) bias_add_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n, D);
   return cuda_launch_status("bias_add");
 }
 
 Status op_bias_grad_cuda(const OpArgs& a) {
-  MC_RETURN_IF_ERROR(check_count("bias_grad", a, 2, 1, 0));
-  MC_RETURN_IF_ERROR(check_dtype("bias_grad", "dy", a.t[0], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype("bias_grad", "db", a.t[1], DType::F32));
-  int64_t D = a.t[1].numel();
-  MC_RETURN_IF_ERROR(check_arg("bias_grad", "dy", D > 0 && a.t[0].numel() % D == 0,
-                               "a multiple of " + std::to_string(D) + " elements", a.t[0].shape_str()));
+  MC_RETURN_IF_ERROR(elementwise_check("bias_grad", a, {"dy", "db"}, 1, 0, 1));
+  const int64_t D = a.t[1].numel();
   bias_grad_kernel<<<grid_for(D, kBlock), kBlock>>>(a.t[1].f32(), a.t[0].f32(), a.t[0].numel() / D, D, a.i[0] != 0);
   return cuda_launch_status("bias_grad");
 }

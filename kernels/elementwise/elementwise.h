@@ -4,6 +4,7 @@
 // for a 1k-element vector costs more than the loop itself.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 
 #include "../common/status.h"
 #include "../common/tensor.h"
@@ -16,6 +17,12 @@ void silu_forward_cpu(float* y, const float* x, int64_t n);
 void silu_backward_cpu(float* dx, const float* x, const float* dy, int64_t n, bool accumulate);
 void bias_add_cpu(float* out, const float* x, const float* b, int64_t N, int64_t D);
 void bias_grad_cpu(float* db, const float* dy, int64_t N, int64_t D, bool accumulate);
+
+// Count, f32 dtypes and sizes of an elementwise op's tensors (shared by the CPU and CUDA adapters):
+// every tensor matches the first one's element count, except `row_arg` (a bias), whose count must
+// divide it.
+Status elementwise_check(const char* op, const OpArgs& a, std::initializer_list<const char*> names, int ni, int nf,
+                         int row_arg = -1);
 
 Status op_fill_cpu(const OpArgs& a);
 Status op_add_cpu(const OpArgs& a);

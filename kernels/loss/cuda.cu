@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../common/cuda_check.cuh"
+#include "../common/cuda_reduce.cuh"
 #include "loss.h"
 
 namespace mc {
@@ -22,28 +23,6 @@ namespace {
 constexpr int kBlock = 256;
 constexpr int64_t kMseBlocks = 1024;
 
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-template <typename T>
-__device__ T block_sum(T v) {
-  __shared__ T sh[32];
-  v = warp_sum(v);
-  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  if (lane == 0) sh[w] = v;
-  __syncthreads();
-  if (w == 0) {
-    v = lane < nw ? sh[lane] : T(0);
-    v = warp_sum(v);
-    if (lane == 0) sh[0] = v;
-  }
-  __syncthreads();
-  const T r = sh[0];
-  __syncthreads();
-  return r;
-}
 __device__ float block_max(float v) {
   __shared__ float sh[32];
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../common/cuda_check.cuh"
+#include "../common/cuda_reduce.cuh"
 #include "optim.h"
 
 namespace mc {
@@ -32,27 +33,6 @@ struct DevChunk {
 struct Coef {
   float b1, omb1, b2, omb2, step_size, inv_sqrt_bc2, eps, decay_mul, clip;
 };
-
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ double block_sum(double v) {
-  __shared__ double sh[32];
-  v = warp_sum(v);
-  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  if (lane == 0) sh[w] = v;
-  __syncthreads();
-  if (w == 0) {
-    v = lane < nw ? sh[lane] : 0.0;
-    v = warp_sum(v);
-    if (lane == 0) sh[0] = v;
-  }
-  __syncthreads();
-  const double r = sh[0];
-  __syncthreads();
-  return r;
-}
 
 __global__ void sumsq_kernel(double* part, const DevChunk* ch, int64_t nc) {
   for (int64_t c = blockIdx.x; c < nc; c += gridDim.x) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../common/cuda_check.cuh"
+#include "../common/cuda_reduce.cuh"
 #include "rmsnorm.h"
 
 namespace mc {
@@ -14,30 +15,6 @@ namespace {
 
 constexpr int kBlock = 256;
 constexpr int64_t kMaxBlocks = 256;  // dw partial rows (fixed by R only: deterministic)
-
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-// Sum over the block (fixed tree for a fixed blockDim: deterministic); every thread gets the result.
-template <typename T>
-__device__ T block_sum(T v) {
-  __shared__ T sh[32];
-  v = warp_sum(v);
-  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  if (lane == 0) sh[w] = v;
-  __syncthreads();
-  if (w == 0) {
-    v = lane < nw ? sh[lane] : T(0);
-    v = warp_sum(v);
-    if (lane == 0) sh[0] = v;
-  }
-  __syncthreads();
-  const T r = sh[0];
-  __syncthreads();  // sh may be reused by the next call
-  return r;
-}
 
 __global__ void rms_fwd_kernel(float* y, float* rstd, const float* x, const float* w, int64_t R, int64_t D, float eps) {
   for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {

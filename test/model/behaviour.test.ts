@@ -3,18 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostBatch } from '../../src/model/batch.js';
 import { MotModel } from '../../src/model/model.js';
 import { AdamW } from '../../src/train/optimizer.js';
-import { rng } from '../helpers.js';
-import { buildBatch, editAndUnderstanding, microConfig } from './fixtures.js';
-
-function randomize(model: MotModel, seed: number): void {
-  const r = rng(seed);
-  model.layout.forEach((s, i) => {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    for (let j = 0; j < n; j++) v[j] = s.init === 'ones' ? 1 : (r() * 2 - 1) * 0.3;
-    model.params[i].upload(v);
-  });
-}
+import { buildBatch, editAndUnderstanding, microConfig, randomizeParams } from './fixtures.js';
 
 function clone(b: HostBatch): HostBatch {
   return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, (v as Int32Array | Float32Array).slice()])) as unknown as HostBatch;
@@ -24,7 +13,7 @@ describe('MoT model behaviour', () => {
   it("a noise segment's tokens change no output outside it", async () => {
     const cfg = microConfig();
     using model = MotModel.create(cfg, { seed: 1, grads: false });
-    randomize(model, 2);
+    randomizeParams(model, 2, { normJitter: 0 });
     const b = editAndUnderstanding(cfg, 3);
     const a = await model.forward(b, { logits: true, velocities: true });
     const b2 = clone(b);
@@ -48,7 +37,7 @@ describe('MoT model behaviour', () => {
   it('packed samples do not see each other', async () => {
     const cfg = microConfig();
     using model = MotModel.create(cfg, { seed: 1, grads: false });
-    randomize(model, 4);
+    randomizeParams(model, 4, { normJitter: 0 });
     const b = editAndUnderstanding(cfg, 3);
     const a = await model.forward(b, { logits: true, velocities: true });
     // change sample 1 (the understanding sample): sample 0's outputs stay bit-identical
@@ -94,7 +83,7 @@ describe('MoT model behaviour', () => {
   it('gradient accumulation: two half-weighted backward passes equal one full one', async () => {
     const cfg = microConfig();
     using model = MotModel.create(cfg, { seed: 5 });
-    randomize(model, 6);
+    randomizeParams(model, 6, { normJitter: 0 });
     const b = editAndUnderstanding(cfg, 2);
     model.zeroGrad();
     await model.forward(b);
@@ -114,7 +103,7 @@ describe('MoT model behaviour', () => {
   it('freezing und leaves und and shared gradients untouched and still trains gen', async () => {
     const cfg = microConfig();
     using model = MotModel.create(cfg, { seed: 5 });
-    randomize(model, 8);
+    randomizeParams(model, 8, { normJitter: 0 });
     model.setFrozen({ und: true });
     model.zeroGrad();
     await model.forward(editAndUnderstanding(cfg, 2));

@@ -4,6 +4,8 @@
 import type { HostBatch } from '../../src/model/batch.js';
 import { buildBatch } from '../../src/model/synthetic-batch.js';
 import { type ModelConfig, parseModelConfig } from '../../src/model/config.js';
+import type { MotModel } from '../../src/model/model.js';
+import { mulberry32 } from '../../src/model/synthetic-batch.js';
 
 export function microConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
   return parseModelConfig({
@@ -46,4 +48,23 @@ export function editAndUnderstanding(cfg: ModelConfig, seed = 1): HostBatch {
     ],
     seed,
   );
+}
+
+/**
+ * Uploads random parameters (uniform in +-scale; unit-init norms at 1 +- normJitter) so every path
+ * carries signal: llm2vae is zero-initialised and norms are ones by default, which would hide
+ * gradients. Returns the float64 copy for the reference model.
+ */
+export function randomizeParams(model: MotModel, seed: number, opts: { scale?: number; normJitter?: number } = {}): Map<string, Float64Array> {
+  const { scale = 0.3, normJitter = 0.2 } = opts;
+  const r = mulberry32(seed);
+  const map = new Map<string, Float64Array>();
+  model.layout.forEach((s, i) => {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    for (let j = 0; j < n; j++) v[j] = s.init === 'ones' ? (normJitter ? 1 + (r() * 2 - 1) * normJitter : 1) : (r() * 2 - 1) * scale;
+    model.params[i].upload(v);
+    map.set(s.name, Float64Array.from(v));
+  });
+  return map;
 }

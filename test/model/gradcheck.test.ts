@@ -2,28 +2,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { MotModel } from '../../src/model/model.js';
 import { rng } from '../helpers.js';
-import { type RefParams, motForwardRef } from '../ref/mot.js';
-import { editAndUnderstanding, microConfig } from './fixtures.js';
-
-// Random (not default-initialised) parameters so every path carries signal: llm2vae is zero-initialised
-// and norms are ones by default, which would hide gradients.
-function randomize(model: MotModel, seed: number, scale = 0.3): RefParams {
-  const r = rng(seed);
-  const map: RefParams = new Map();
-  model.layout.forEach((s, i) => {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    for (let j = 0; j < n; j++) v[j] = s.init === 'ones' ? 1 + (r() * 2 - 1) * 0.2 : (r() * 2 - 1) * scale;
-    model.params[i].upload(v);
-    map.set(s.name, Float64Array.from(v));
-  });
-  return map;
-}
+import { motForwardRef } from '../ref/mot.js';
+import { editAndUnderstanding, microConfig, randomizeParams } from './fixtures.js';
 
 describe('MoT model vs the float64 reference', () => {
   const cfg = microConfig();
   const model = MotModel.create(cfg, { seed: 3 });
-  const ref = randomize(model, 11);
+  const ref = randomizeParams(model, 11);
   const batch = editAndUnderstanding(cfg, 5);
   afterAll(() => model.dispose());
 

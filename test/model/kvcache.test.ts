@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { sliceBatch } from '../../src/model/batch.js';
 import { KvCache, MotModel } from '../../src/model/model.js';
-import { rng } from '../helpers.js';
-import { buildBatch, microConfig } from './fixtures.js';
-
-function randomize(model: MotModel, seed: number): void {
-  const r = rng(seed);
-  model.layout.forEach((s, i) => {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    for (let j = 0; j < n; j++) v[j] = s.init === 'ones' ? 1 + (r() * 2 - 1) * 0.2 : (r() * 2 - 1) * 0.3;
-    model.params[i].upload(v);
-  });
-}
+import { buildBatch, microConfig, randomizeParams } from './fixtures.js';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 2e-5) => {
   expect(a.length).toBe(b.length);
@@ -41,7 +30,7 @@ describe('KV-cache inference', () => {
 
   it('decoding token by token gives the logits of a full forward; cached denoising gives its velocities', async () => {
     using model = MotModel.create(cfg, { seed: 2, grads: false });
-    randomize(model, 3);
+    randomizeParams(model, 3);
     const ref = await model.forward(full, { logits: true, velocities: true });
     const V = cfg.vocab;
     using cache = new KvCache();
@@ -71,7 +60,7 @@ describe('KV-cache inference', () => {
 
   it('clone() forks a context: the image-only prefix serves as the no-text CFG context', async () => {
     using model = MotModel.create(cfg, { seed: 2, grads: false });
-    randomize(model, 4);
+    randomizeParams(model, 4);
     using a = new KvCache();
     await model.infer(a, sliceBatch(full, 0, 11, cfg.vitPatchDim, cfg.latentChannels), { write: true });
     using b = a.clone();
