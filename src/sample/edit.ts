@@ -185,10 +185,8 @@ export async function editImage(
   const t1 = performance.now();
 
   // ODE from pure noise
-  const grid = { rows: ctx.dims.maxLatentSide, cols: ctx.dims.maxLatentSide };
-  const probe = ctx.codec.encode(source);
-  grid.rows = probe.rows;
-  grid.cols = probe.cols;
+  // the target has the source's latent grid
+  const grid = ctx.codec.encode(source);
   const C = ctx.dims.latentChannels;
   const n = grid.rows * grid.cols;
   const x = new Float32Array(n * C);
