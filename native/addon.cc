@@ -72,6 +72,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorHandle::Init(env));
   exports.Set("runOp", Napi::Function::New(env, RunOpSync, "runOp"));
   exports.Set("runOpAsync", Napi::Function::New(env, RunOpAsync, "runOpAsync"));
+  exports.Set("timeOp", Napi::Function::New(env, TimeOp, "timeOp"));
   exports.Set("ops", Napi::Function::New(env, OpNames, "ops"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));

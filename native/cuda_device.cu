@@ -34,6 +34,29 @@ Status cuda_memcpy_d2h(void* dst, const void* src, int64_t bytes) {
 
 Status cuda_sync() { return from_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
+// One event pair per rep, all recorded on the default stream (where every kernel launches), read after
+// one final synchronisation: the reps run back to back as they would in a training step.
+Status cuda_time_reps(int reps, const std::function<Status()>& fn, std::vector<double>* ms) {
+  std::vector<cudaEvent_t> ev(2 * static_cast<size_t>(reps), nullptr);
+  Status st = Status::Ok();
+  int made = 0;
+  for (; made < 2 * reps && st.ok(); ++made) st = from_cuda(cudaEventCreate(&ev[made]), "cudaEventCreate");
+  if (!st.ok()) --made;
+  for (int r = 0; r < reps && st.ok(); ++r) {
+    st = from_cuda(cudaEventRecord(ev[2 * r]), "cudaEventRecord");
+    if (st.ok()) st = fn();
+    if (st.ok()) st = from_cuda(cudaEventRecord(ev[2 * r + 1]), "cudaEventRecord");
+  }
+  if (st.ok()) st = from_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  for (int r = 0; r < reps && st.ok(); ++r) {
+    float t = 0.f;
+    st = from_cuda(cudaEventElapsedTime(&t, ev[2 * r], ev[2 * r + 1]), "cudaEventElapsedTime");
+    if (st.ok()) ms->push_back(static_cast<double>(t));
+  }
+  for (int i = 0; i < made; ++i) cudaEventDestroy(ev[i]);
+  return st;
+}
+
 bool cuda_probe(std::string* reason, std::string* device_name, int* device_count) {
   int n = 0;
   cudaError_t e = cudaGetDeviceCount(&n);

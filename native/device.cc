@@ -1,5 +1,7 @@
 #include "device.h"
 
+#include <chrono>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -68,6 +70,23 @@ Status device_sync(Device dev) {
   if (dev == Device::CPU) return Status::Ok();
 #if defined(METACOT_WITH_CUDA)
   return cuda_sync();
+#else
+  return Status::Error(Code::E_DEVICE, "this addon was built without CUDA");
+#endif
+}
+
+Status device_time_reps(Device dev, int reps, const std::function<Status()>& fn, std::vector<double>* ms) {
+  if (dev == Device::CPU) {
+    for (int r = 0; r < reps; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      Status st = fn();
+      if (!st.ok()) return st;
+      ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return Status::Ok();
+  }
+#if defined(METACOT_WITH_CUDA)
+  return cuda_time_reps(reps, fn, ms);
 #else
   return Status::Error(Code::E_DEVICE, "this addon was built without CUDA");
 #endif

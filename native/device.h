@@ -2,7 +2,9 @@
 // through native/cuda_device.cu, compiled only into the CUDA flavour of the addon.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "../kernels/common/status.h"
 #include "../kernels/common/tensor.h"
@@ -14,6 +16,11 @@ void device_free(Device dev, void* p);
 Status device_upload(Device dev, void* dst, const void* src, int64_t bytes);
 Status device_download(Device dev, void* dst, const void* src, int64_t bytes);
 Status device_sync(Device dev);
+
+// Runs fn `reps` times and appends each run's time in milliseconds to *ms: CUDA events around each
+// run on the device (launch-to-completion on the GPU's clock), a steady clock on the CPU. Stops at the
+// first error. For microbenchmarks (timeOp), never for tests.
+Status device_time_reps(Device dev, int reps, const std::function<Status()>& fn, std::vector<double>* ms);
 
 // Whether this addon was built with CUDA, and whether a device is usable (with the reason if not).
 bool cuda_compiled();

@@ -170,6 +170,37 @@ Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// timeOp(index, tensors, ints, floats, shapes, reps) -> Float64Array of per-rep milliseconds. The
+// call is prepared once and run `reps` times back to back (no sync between reps on CUDA: events time
+// each run on the device). Warm-up is the caller's business (run a few reps and drop them).
+Napi::Value TimeOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6 || !info[5].IsNumber())
+    throw make_error(env, Code::E_ARG, "timeOp(index, tensors, ints, floats, shapes, reps): expected 6 arguments, reps a number");
+  const int reps = info[5].As<Napi::Number>().Int32Value();
+  if (reps < 1 || reps > 100000)
+    throw make_error(env, Code::E_ARG, "timeOp: argument 'reps' expected an integer in 1..100000, received " + std::to_string(reps));
+  PreparedCall call = prepare(info);
+  OpArgs a;
+  a.t = call.views.data();
+  a.nt = static_cast<int>(call.views.size());
+  a.i = call.ints.data();
+  a.ni = static_cast<int>(call.ints.size());
+  a.f = call.floats.data();
+  a.nf = static_cast<int>(call.floats.size());
+  std::vector<double> ms;
+  Status st;
+  try {
+    st = device_time_reps(call.device, reps, [&]() { return call.fn(a); }, &ms);
+  } catch (const std::bad_alloc&) {
+    st = Status::Error(Code::E_OOM, std::string(call.op->name) + ": out of memory for scratch buffers");
+  }
+  if (!st.ok()) throw make_error(env, st);
+  Napi::Float64Array out = Napi::Float64Array::New(env, ms.size());
+  for (size_t i = 0; i < ms.size(); ++i) out[i] = ms[i];
+  return out;
+}
+
 Napi::Value OpNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int count = 0;

@@ -137,6 +137,8 @@ export interface NativeBinding {
     floats: number[],
     shapes?: number[][],
   ): Promise<void>;
+  /** Runs op `index` `reps` times back to back; per-rep milliseconds (CUDA events on a GPU). Benchmarks only. */
+  timeOp(index: number, tensors: NativeTensorHandle[], ints: number[], floats: number[], shapes: number[][], reps: number): Float64Array;
   ops(): NativeOpInfo[];
   info(): NativeInfo;
   stats(): NativeStats;

@@ -40,6 +40,23 @@ export function runCall(name: string, call: OpCall): void {
   );
 }
 
+/**
+ * Runs an op `reps` times back to back and returns each run's milliseconds: CUDA events on a GPU, a
+ * steady clock on the CPU. For microbenchmarks (bench/, `metacot check`); warm up first.
+ */
+export function timeCall(name: string, call: OpCall, reps: number): Float64Array {
+  if (!Number.isInteger(reps) || reps < 1 || reps > 100000)
+    throw new MetacotError('E_ARG', `timeCall: argument 'reps' expected an integer in 1..100000, received ${String(reps)}`);
+  return binding().timeOp(
+    opIndex(name),
+    call.tensors.map((t) => t.handle),
+    call.ints ?? [],
+    call.floats ?? [],
+    call.tensors.map((t) => [...t.shape]),
+    reps,
+  );
+}
+
 export async function runCallAsync(name: string, call: OpCall): Promise<void> {
   const site = new Error();
   try {

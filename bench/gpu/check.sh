@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The one-shot GPU check (issue 7), for one call of a lent GPU machine (under 8 minutes):
+#   parity of every CUDA op against the CPU backend (op-table and tiled cases, poisoned outputs, NaN
+#   checks), the GPU benchmarks beside PyTorch's on the same card from the same run, then
+#   compute-sanitizer (memcheck) on the parity suite; a short table last, everything under $OUT.
+#
+# Prepare on the development machine first (builds the addon, compiles the JS, packs node):
+#   bash bench/gpu/prepare.sh
+# then run this there, carrying what prepare.sh printed, e.g. with the device tool:
+#   run(command="bash bench/gpu/check.sh", carry=[build/Release, build/gpu-js, build/gpu,
+#       node_modules/node-addon-api, node_modules/node-api-headers], timeout_s=540)
+# The GPU machine has CUDA 13, CMake and PyTorch but maybe no Node.js: the carried build/gpu/node.xz
+# is unpacked when `node` is missing; the carried addon is rebuilt there with CMake if it won't load.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-$PWD/gpu-results}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/check.log") 2>&1
+start=$SECONDS
+step() { echo; echo "== [$((SECONDS - start)) s] $*"; }
+
+step "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv || true
+nvcc --version 2>/dev/null | tail -1 || true
+python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))' || true
+
+step "node"
+NODE=$(command -v node || true)
+if [ -z "$NODE" ]; then
+  NODE=/tmp/metacot-node
+  if command -v xz >/dev/null; then xz -dc build/gpu/node.xz > "$NODE"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' build/gpu/node.xz "$NODE"; fi
+  chmod +x "$NODE"
+fi
+"$NODE" --version || { echo "check: no usable node"; exit 2; }
+
+export METACOT_ADDON_DIR=$PWD/build/Release METACOT_DEVICE=cuda
+probe() { "$NODE" -e "import('$PWD/build/gpu-js/src/native/loader.js').then((m) => { const b = m.loadBackend(); console.log('backend', b.device, JSON.stringify(b.info.cuda ?? {})); process.exit(b.device === 'cuda' ? 0 : 3); }, (e) => { console.error(e.message); process.exit(3); })"; }
+step "addon"
+if ! probe; then
+  step "the carried addon does not load here: rebuilding with CMake"
+  PATH="$(dirname "$NODE"):$PATH" cmake -S . -B build/gpu-rebuild -DCMAKE_BUILD_TYPE=Release -DMETACOT_CUDA=on \
+    -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" >/dev/null &&
+    cmake --build build/gpu-rebuild -j "$(nproc)" >"$OUT/rebuild.log" 2>&1 || { tail -30 "$OUT/rebuild.log"; exit 2; }
+  export METACOT_ADDON_DIR=$PWD/build/gpu-rebuild
+  [ -f build/gpu-rebuild/metacot_cuda.node ] || export METACOT_ADDON_DIR=$PWD/build/gpu-rebuild/Release
+  probe || exit 2
+fi
+
+OPS="$NODE build/gpu-js/bench/gpu/ops.js --shapes bench/gpu/shapes.json --out $OUT"
+step "parity: every CUDA op against the CPU"
+timeout 120 $OPS --parity-only
+parity_rc=$?
+
+step "PyTorch peer"
+timeout 240 python3 bench/gpu/peers/torch_gpu.py bench/gpu/shapes.json "$OUT/peer.json"
+
+step "ours: parity again, benchmarks, table"
+timeout 150 $OPS --peer "$OUT/peer.json" > "$OUT/ours.log" 2>&1
+ours_rc=$?
+grep -v '^PASS' "$OUT/ours.log" | head -80
+
+sanitizer="not run"
+left=$((450 - (SECONDS - start)))
+if command -v compute-sanitizer >/dev/null && [ "$left" -gt 40 ]; then
+  step "compute-sanitizer memcheck on the parity suite (${left} s left)"
+  if timeout "$left" compute-sanitizer --tool memcheck --error-exitcode 9 $OPS --parity-only --out "$OUT/sanitizer" > "$OUT/sanitizer.log" 2>&1; then
+    sanitizer="memcheck clean"
+  else
+    sanitizer="memcheck rc $? (see sanitizer.log)"
+  fi
+  tail -5 "$OUT/sanitizer.log"
+fi
+
+step "summary ($((SECONDS - start)) s)"
+echo "parity rc $parity_rc, bench rc $ours_rc, compute-sanitizer: $sanitizer"
+cat "$OUT/summary.txt" 2>/dev/null || echo "no summary (ours.log tail above)"

@@ -1,0 +1,263 @@
+// Our side of the one-shot GPU check (bench/gpu/check.sh), compiled to plain JS (bench/gpu/tsconfig.json)
+// so that the GPU machine needs only a node binary, this JS and the built addon:
+//   1. parity: every op with a CUDA kernel against the CPU backend (src/check/parity.ts), op-table
+//      cases and the larger tiled ones, outputs poisoned, NaN-checked;
+//   2. benchmarks on the shapes of bench/gpu/shapes.json, timed with CUDA events (timeOp), median of
+//      repeats after warm-up, inputs from the device's Philox (never zeros), GEMM inputs rotated;
+//   3. the table: our figure, PyTorch's (bench/gpu/peers/torch_gpu.py, same run, same card) and the
+//      ratio, against the issue's bars. Full results go to --out as JSON.
+//
+//   node build/gpu-js/bench/gpu/ops.js --out DIR [--peer peer.json] [--shapes shapes.json] [--parity-only] [--no-parity]
+//   --cpu-dry-run: the benchmark code on the CPU backend with the shapes cut down (checks this script
+//   here, before a GPU minute is spent on it; its figures mean nothing).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { type ParityResult, checkParity, parityCases } from '../../src/check/parity.js';
+import { loadBackend } from '../../src/native/loader.js';
+import { Tensor } from '../../src/native/tensor.js';
+import { type OpCall, runCall, timeCall } from '../../src/ops/registry.js';
+
+interface Shapes {
+  gemm: [string, number, number, number, number, number][];
+  attention: { name: string; N: number; H: number; Hkv: number; hd: number; segments: [number, number][] }[];
+  sampler: { elements: number; cfgRows: number; cfgChannels: number };
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const flag = (name: string): boolean => process.argv.includes(name);
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 1));
+  renameSync(`${path}.tmp`, path);
+}
+
+const median = (a: ArrayLike<number>): number => {
+  const s = Array.from(a).sort((x, y) => x - y);
+  return s[s.length >> 1];
+};
+
+const dryRun = flag('--cpu-dry-run');
+const device = dryRun ? 'cpu' : 'cuda';
+
+let seed = 1;
+function randn(shape: number[], std = 1): Tensor {
+  const t = Tensor.zeros(shape, { device });
+  runCall('randn', { tensors: [t], ints: [seed++, 0], floats: [0, std] });
+  return t;
+}
+
+/** median ms of `reps` runs after `warmup`, alternating between the given calls (cache rotation) */
+function timeRotating(op: string, calls: OpCall[], reps = 20, warmup = 3): number {
+  for (let i = 0; i < warmup; i++) timeCall(op, calls[i % calls.length], 1);
+  if (calls.length === 1) return median(timeCall(op, calls[0], reps));
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) ms.push(timeCall(op, calls[i % calls.length], 1)[0]);
+  return median(ms);
+}
+
+function segmentRows(N: number, segs: [number, number][]): number[] {
+  const lens = segs.slice(0, -1).map(([f]) => Math.floor(f * N));
+  lens.push(N - lens.reduce((a, b) => a + b, 0));
+  const rows: number[] = [];
+  let s = 0;
+  lens.forEach((l, i) => {
+    rows.push(s, s + l, segs[i][1], 0);
+    s += l;
+  });
+  return rows;
+}
+
+/** visible (query, key) pairs of one head under the segment rules (attention.h), one sample */
+function visiblePairs(rows: number[]): number {
+  let v = 0;
+  for (let a = 0; a < rows.length; a += 4) {
+    const len = rows[a + 1] - rows[a];
+    const mode = rows[a + 2];
+    v += mode === 0 ? (len * (len + 1)) / 2 : len * len;
+    for (let b = 0; b < a; b += 4) if (rows[b + 2] !== 2) v += len * (rows[b + 1] - rows[b]);
+  }
+  return v;
+}
+
+function benchGemm(shapes: Shapes): Record<string, { ms: number; TFLOPs: number }> {
+  const out: Record<string, { ms: number; TFLOPs: number }> = {};
+  for (const [name, ta, tb, M, N, K] of shapes.gemm) {
+    const sets: OpCall[] = [];
+    for (let s = 0; s < 2; s++)
+      sets.push({
+        tensors: [randn([M * K]), randn([K * N]), Tensor.zeros([M * N], { device })],
+        ints: [ta, tb, M, N, K, 1, 0, 0, 0],
+        floats: [1, 0],
+      });
+    try {
+      const ms = timeRotating('gemm', sets);
+      out[name] = { ms, TFLOPs: (2 * M * N * K) / ms / 1e9 };
+      console.log(`gemm ${name}: ${ms.toFixed(3)} ms, ${out[name].TFLOPs.toFixed(1)} TFLOP/s`);
+    } finally {
+      for (const c of sets) for (const t of c.tensors) t.dispose();
+    }
+  }
+  return out;
+}
+
+function benchAttention(shapes: Shapes): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of shapes.attention) {
+    const { N, H, Hkv, hd } = a;
+    const rows = segmentRows(N, a.segments);
+    const seg = Tensor.from(Int32Array.from(rows), [rows.length / 4, 4], { device });
+    const q = randn([N, H, hd]);
+    const k = randn([N, Hkv, hd]);
+    const v = randn([N, Hkv, hd]);
+    const o = Tensor.zeros([N, H, hd], { device });
+    const lse = Tensor.zeros([H, N], { device });
+    const dout = randn([N, H, hd]);
+    const dq = Tensor.zeros([N, H, hd], { device });
+    const dk = Tensor.zeros([N, Hkv, hd], { device });
+    const dv = Tensor.zeros([N, Hkv, hd], { device });
+    const scale = 1 / Math.sqrt(hd);
+    try {
+      const fwd = timeRotating('attention_forward', [{ tensors: [q, k, v, seg, o, lse], floats: [scale] }], 10);
+      const bwd = timeRotating('attention_backward', [{ tensors: [q, k, v, seg, o, lse, dout, dq, dk, dv], floats: [scale] }], 10);
+      const V = visiblePairs(rows);
+      out[a.name] = {
+        fwd_ms: fwd,
+        bwd_ms: bwd,
+        fwdbwd_ms: fwd + bwd,
+        visible_pairs_per_head: V,
+        fwd_TFLOPs: (4 * V * hd * H) / fwd / 1e9,
+        fwdbwd_TFLOPs: (14 * V * hd * H) / (fwd + bwd) / 1e9,
+      };
+      console.log(`attention ${a.name}: fwd ${fwd.toFixed(3)} ms, fwd+bwd ${(fwd + bwd).toFixed(3)} ms`);
+    } finally {
+      for (const t of [seg, q, k, v, o, lse, dout, dq, dk, dv]) t.dispose();
+    }
+  }
+  return out;
+}
+
+function benchSampler(shapes: Shapes): Record<string, { ms: number; GBps: number }> {
+  const out: Record<string, { ms: number; GBps: number }> = {};
+  const n = shapes.sampler.elements;
+  const x = randn([n]);
+  const vel = randn([n]);
+  try {
+    // the rectified-flow Euler step x <- x + dt * v (op add, in place): reads 2, writes 1
+    const ms = timeRotating('add', [{ tensors: [x, vel, x], floats: [1, -0.05] }]);
+    out['ode step (x += dt*v)'] = { ms, GBps: (3 * 4 * n) / ms / 1e6 };
+  } finally {
+    x.dispose();
+    vel.dispose();
+  }
+  const { cfgRows: T, cfgChannels: C } = shapes.sampler;
+  const vs = [randn([T, C]), randn([T, C]), randn([T, C]), Tensor.zeros([T, C], { device })];
+  try {
+    for (const [renorm, label] of [
+      [0, 'cfg combine, global renorm'],
+      [2, 'cfg combine, text-channel renorm'],
+    ] as const) {
+      const ms = timeRotating('cfg_combine', [{ tensors: vs, ints: [renorm], floats: [4, 2, 0] }]);
+      out[label] = { ms, GBps: (4 * 4 * T * C) / ms / 1e6 };
+    }
+  } finally {
+    for (const t of vs) t.dispose();
+  }
+  for (const [k, r] of Object.entries(out)) console.log(`sampler ${k}: ${r.ms.toFixed(3)} ms, ${r.GBps.toFixed(0)} GB/s`);
+  return out;
+}
+
+// --- the table ---
+type Row = [string, string, string, string, string];
+function table(rows: Row[]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ')).join('\n');
+}
+
+function summarise(ours: Record<string, any>, peer: Record<string, any> | null, parity: ParityResult[]): string {
+  const rows: Row[] = [['item', 'ours', 'PyTorch', 'ratio', 'bar']];
+  const ratio = (p: number | undefined, o: number | undefined): string =>
+    p && o && Number.isFinite(p) && Number.isFinite(o) ? `${(p / o).toFixed(2)}x` : '-';
+  const pass = parity.filter((r) => r.status === 'pass').length;
+  const fail = parity.filter((r) => r.status === 'fail');
+  rows.push(['parity (CUDA vs CPU)', `${pass} pass, ${fail.length} fail`, '', '', fail.length ? 'FAIL' : 'ok']);
+  for (const [name, o] of Object.entries(ours.gemm ?? {}) as [string, any][]) {
+    const p = peer?.gemm?.[name];
+    rows.push([`gemm ${name}`, `${o.TFLOPs.toFixed(1)} TFLOP/s`, p?.TFLOPs ? `${p.TFLOPs.toFixed(1)} TFLOP/s` : '-', ratio(p?.ms, o.ms), '>= 0.8x']);
+  }
+  for (const [name, o] of Object.entries(ours.attention ?? {}) as [string, any][]) {
+    const b = peer?.attention?.[name]?.best;
+    rows.push([
+      `attention ${name} fwd+bwd`,
+      `${o.fwdbwd_ms.toFixed(3)} ms`,
+      b ? `${b.fwdbwd_ms.toFixed(3)} ms (${b.variant})` : '-',
+      ratio(b?.fwdbwd_ms, o.fwdbwd_ms),
+      '>= 1.0x',
+    ]);
+  }
+  const copy = peer?.copy?.GBps as number | undefined;
+  for (const [name, o] of Object.entries(ours.sampler ?? {}) as [string, any][])
+    rows.push([`sampler ${name}`, `${o.GBps.toFixed(0)} GB/s`, copy ? `copy ${copy.toFixed(0)} GB/s` : '-', copy ? `${(o.GBps / copy).toFixed(2)} of copy` : '-', '']);
+  rows.push(['MoT block fwd+bwd, train step MFU', 'not run: the model runs on the CPU backend only so far', '', '', '>= 1.2x eager']);
+  return table(rows);
+}
+
+function main(): void {
+  const outDir = arg('--out') ?? 'gpu-results';
+  mkdirSync(outDir, { recursive: true });
+  const shapesPath = arg('--shapes') ?? join(here, 'shapes.json');
+  const shapes = JSON.parse(readFileSync(existsSync(shapesPath) ? shapesPath : join(here, '..', '..', '..', '..', 'bench', 'gpu', 'shapes.json'), 'utf8')) as Shapes;
+  const backend = loadBackend();
+  if (dryRun) {
+    for (const g of shapes.gemm) for (const i of [3, 4, 5] as const) g[i] = Math.max(1, Math.floor(g[i] / 16));
+    for (const a of shapes.attention) a.N = Math.floor(a.N / 16);
+    shapes.sampler = { elements: 1 << 16, cfgRows: 256, cfgChannels: 64 };
+    console.log('ops: CPU dry run (cut-down shapes, no parity): checks the script, not the speed');
+  } else if (backend.device !== 'cuda') {
+    console.error(`ops: no usable CUDA backend: ${backend.fallbackReasons.join('; ')}`);
+    process.exit(2);
+  }
+  const deviceName = dryRun ? 'cpu (dry run)' : backend.info.cuda.device;
+  console.log(`ops: ${deviceName}`);
+  const result: Record<string, any> = { device: deviceName, parity: [] as ParityResult[] };
+
+  if (!flag('--no-parity') && !dryRun) {
+    for (const pc of parityCases()) {
+      const r = checkParity(pc.op, pc.label, pc.build);
+      result.parity.push(r);
+      const worst = r.outputs.map((d) => `out${d.output} rel ${d.relNorm.toExponential(1)} max ${d.maxAbs.toExponential(1)}`).join(', ');
+      console.log(`${r.status.toUpperCase().padEnd(4)} ${pc.op} (${pc.label}) ${worst}${r.reason ? ` -- ${r.reason}` : ''}`);
+    }
+    writeJsonAtomic(join(outDir, 'ours.json'), result);
+  }
+  if (flag('--parity-only')) {
+    process.exit(result.parity.some((r: ParityResult) => r.status === 'fail') ? 1 : 0);
+  }
+  for (const [key, fn] of [
+    ['gemm', benchGemm],
+    ['attention', benchAttention],
+    ['sampler', benchSampler],
+  ] as const) {
+    try {
+      result[key] = fn(shapes);
+    } catch (e) {
+      result[`${key}_error`] = (e as Error).message;
+      console.error(`${key}: ${(e as Error).message}`);
+    }
+    writeJsonAtomic(join(outDir, 'ours.json'), result);
+  }
+  const peerPath = arg('--peer');
+  const peer = peerPath && existsSync(peerPath) ? JSON.parse(readFileSync(peerPath, 'utf8')) : null;
+  const summary = summarise(result, peer, result.parity);
+  writeFileSync(join(outDir, 'summary.txt'), `${summary}\n`);
+  console.log(`\n${summary}`);
+  process.exit(result.parity.some((r: ParityResult) => r.status === 'fail') ? 1 : 0);
+}
+
+main();
