@@ -1,6 +1,7 @@
 // The `metacot` command line. Each command family lives in its own file and registers itself here.
 import { Command } from 'commander';
 
+import { registerCheck } from './check.js';
 import { registerCot } from './cot.js';
 import { registerDemo } from './demo.js';
 import { registerEdit } from './edit.js';
@@ -20,5 +21,6 @@ export async function main(argv: string[]): Promise<void> {
   registerWorld(program);
   registerCot(program);
   registerInfo(program);
+  registerCheck(program);
   await program.parseAsync(argv);
 }
