@@ -19,10 +19,20 @@ Status cuda_alloc(int64_t bytes, void** out) {
     *out = nullptr;
     return from_cuda(e, ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
   }
-  return from_cuda(cudaMemset(*out, 0, n), "cudaMemset");
+  Status st = from_cuda(cudaMemset(*out, 0, n), "cudaMemset");
+  if (!st.ok()) {  // do not hand out (and leak) a buffer the caller treats as not allocated
+    cudaFree(*out);
+    cudaGetLastError();
+    *out = nullptr;
+  }
+  return st;
 }
 
-void cuda_free(void* p) { cudaFree(p); }
+// No Status to return here (called from destructors): clear a failure so that it does not surface as
+// the next op's launch error (cuda_launch_status reads cudaGetLastError).
+void cuda_free(void* p) {
+  if (cudaFree(p) != cudaSuccess) cudaGetLastError();
+}
 
 Status cuda_memcpy_h2d(void* dst, const void* src, int64_t bytes) {
   return from_cuda(cudaMemcpy(dst, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice), "cudaMemcpy H2D");
@@ -53,7 +63,8 @@ Status cuda_time_reps(int reps, const std::function<Status()>& fn, std::vector<d
     st = from_cuda(cudaEventElapsedTime(&t, ev[2 * r], ev[2 * r + 1]), "cudaEventElapsedTime");
     if (st.ok()) ms->push_back(static_cast<double>(t));
   }
-  for (int i = 0; i < made; ++i) cudaEventDestroy(ev[i]);
+  for (int i = 0; i < made; ++i)
+    if (cudaEventDestroy(ev[i]) != cudaSuccess) cudaGetLastError();
   return st;
 }
 
@@ -74,6 +85,7 @@ bool cuda_probe(std::string* reason, std::string* device_name, int* device_count
   e = cudaGetDeviceProperties(&prop, 0);
   if (e != cudaSuccess) {
     *reason = std::string("cudaGetDeviceProperties failed: ") + cudaGetErrorString(e);
+    cudaGetLastError();
     return false;
   }
   if (prop.major < 8) {

@@ -27,13 +27,14 @@ __global__ void bias_add_kernel(float* out, const float* x, const float* b, int6
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     out[i] = x[i] + b[i % D];
 }
-// One thread per column, rows summed in order (deterministic; the MoT model's bias grads are small).
+// One thread per column (grid-stride), rows summed in order in double and rounded once, exactly as
+// the CPU (deterministic, and bitwise equal to it; the MoT model's bias grads are small).
 __global__ void bias_grad_kernel(float* db, const float* dy, int64_t N, int64_t D, bool acc) {
-  int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (c >= D) return;
-  float s = 0.f;
-  for (int64_t r = 0; r < N; ++r) s += dy[r * D + c];
-  db[c] = acc ? db[c] + s : s;
+  for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < D; c += (int64_t)gridDim.x * blockDim.x) {
+    double s = 0.0;
+    for (int64_t r = 0; r < N; ++r) s += dy[r * D + c];
+    db[c] = static_cast<float>(acc ? db[c] + s : s);
+  }
 }
 
 constexpr int kBlock = 256;

@@ -164,7 +164,8 @@ Status op_cross_entropy_cuda(const OpArgs& a) {
     st = cuda_launch_status(op);
   }
   if (st.ok()) st = cuda_status(op, cudaMemcpy(&first, bad, sizeof(first), cudaMemcpyDeviceToHost));
-  cudaFree(bad);
+  Status fr = cuda_status(op, cudaFree(bad));  // checked: an unchecked failure would surface in the next op
+  if (st.ok()) st = fr;
   if (!st.ok()) return st;
   if (first < init)
     return Status::Error(Code::E_NAN, "cross_entropy: argument 'logits' has a non-finite value (NaN or Inf) in row " +

@@ -89,7 +89,7 @@ Status adamw_cuda(const AdamWTensor* ts, int count, const AdamWParams& hp, float
       st = cuda_status(op, cudaMemcpy(part.data(), dpart, static_cast<size_t>(nc) * sizeof(double),
                                       cudaMemcpyDeviceToHost));
     if (!st.ok()) {
-      cudaFree(scratch);
+      cuda_status(op, cudaFree(scratch));  // already failing: report st, but clear any error of the free
       return st;
     }
   }
