@@ -1052,40 +1052,10 @@ std::string gemm_plan_describe(bool transA, bool transB, int64_t M, int64_t N, i
 // --- op adapter ---
 
 Status op_gemm_cpu(const OpArgs& a) {
-  const char* op = "gemm";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 9, 2));
-  MC_RETURN_IF_ERROR(check_dtype(op, "A", a.t[0], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "B", a.t[1], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "C", a.t[2], DType::F32));
-  const int64_t tA = a.i[0], tB = a.i[1], M = a.i[2], N = a.i[3], K = a.i[4], batch = a.i[5];
-  const int64_t sA = a.i[6], sB = a.i[7], sC = a.i[8];
-  MC_RETURN_IF_ERROR(check_arg(op, "transA", tA == 0 || tA == 1, "0 or 1", std::to_string(tA)));
-  MC_RETURN_IF_ERROR(check_arg(op, "transB", tB == 0 || tB == 1, "0 or 1", std::to_string(tB)));
-  MC_RETURN_IF_ERROR(check_arg(op, "M", M >= 1, ">= 1", std::to_string(M)));
-  MC_RETURN_IF_ERROR(check_arg(op, "N", N >= 1, ">= 1", std::to_string(N)));
-  MC_RETURN_IF_ERROR(check_arg(op, "K", K >= 1, ">= 1", std::to_string(K)));
-  MC_RETURN_IF_ERROR(check_arg(op, "batch", batch >= 1, ">= 1", std::to_string(batch)));
-  MC_RETURN_IF_ERROR(check_arg(op, "strideA", sA == 0 || sA >= M * K, "0 or >= M*K = " + std::to_string(M * K),
-                               std::to_string(sA)));
-  MC_RETURN_IF_ERROR(check_arg(op, "strideB", sB == 0 || sB >= K * N, "0 or >= K*N = " + std::to_string(K * N),
-                               std::to_string(sB)));
-  MC_RETURN_IF_ERROR(check_arg(op, "strideC", batch == 1 || sC >= M * N,
-                               ">= M*N = " + std::to_string(M * N) + " when batch > 1", std::to_string(sC)));
-  auto need = [&](int64_t stride, int64_t one) { return (batch - 1) * stride + one; };
-  const int64_t nA = need(sA, M * K), nB = need(sB, K * N), nC = need(batch == 1 ? 0 : sC, M * N);
-  auto check_size = [&](const char* arg, const TensorView& t, int64_t n) -> Status {
-    if (t.numel() < n)
-      return Status::Error(Code::E_SHAPE, std::string(op) + ": argument '" + arg + "' expected at least " +
-                                              std::to_string(n) + " elements, received shape " + t.shape_str());
-    return Status::Ok();
-  };
-  MC_RETURN_IF_ERROR(check_size("A", a.t[0], nA));
-  MC_RETURN_IF_ERROR(check_size("B", a.t[1], nB));
-  MC_RETURN_IF_ERROR(check_size("C", a.t[2], nC));
-  MC_RETURN_IF_ERROR(check_arg(op, "C", a.t[2].data != a.t[0].data && a.t[2].data != a.t[1].data,
-                               "an output distinct from A and B", "C aliasing an input"));
-  gemm_impl(tA != 0, tB != 0, M, N, K, static_cast<float>(a.f[0]), a.t[0].f32(), tA ? M : K, sA, a.t[1].f32(),
-            tB ? K : N, sB, static_cast<float>(a.f[1]), a.t[2].f32(), N, sC, batch);
+  GemmArgs p;
+  MC_RETURN_IF_ERROR(gemm_check_args("gemm", a, &p));
+  gemm_impl(p.transA, p.transB, p.M, p.N, p.K, p.alpha, a.t[0].f32(), p.transA ? p.M : p.K, p.strideA, a.t[1].f32(),
+            p.transB ? p.K : p.N, p.strideB, p.beta, a.t[2].f32(), p.N, p.strideC, p.batch);
   return Status::Ok();
 }
 

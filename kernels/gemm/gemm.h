@@ -22,6 +22,17 @@
 // decode token through a linear layer, the LM head) takes a skinny path that packs nothing and
 // streams the weights once. Blocking for Zen 4 (32 KiB L1d, 1 MiB L2 per core): KC = 384, MC = 288,
 // NC = 1024.
+//
+// CUDA design (cuda.cu): bf16 tensor cores with fp32 accumulation (the project's CUDA rule), through
+// the WMMA API (16x16x16 fragments: the library owns the fragment layouts). A 128 x 128 block of C per
+// CUDA block of 256 threads (8 warps, 64 x 32 each), K in tiles of 32. Each tile of A and B is copied
+// from global memory in its storage orientation (coalesced; float4 when every row start is 16-byte
+// aligned, else scalar loads), rounded to bf16 (nearest even) into padded shared memory; a transposed
+// operand is read as a col_major fragment, so nothing is transposed by hand. The next tile is loaded
+// into registers while the current one is multiplied (two shared-memory stages, one barrier per tile;
+// ~190-250 registers: one block per SM). Edges are zero-filled; the epilogue goes through shared memory
+// per warp and writes C row-coalesced, with bounds checks, alpha and beta in fp32. Batches on grid.z.
+// alpha == 0 (or K == 0) runs a scaling kernel instead, which never reads A or B.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -40,7 +51,63 @@ void gemm_batched_cpu(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
 
 // op "gemm": tensors A, B, C; ints transA, transB, M, N, K, batch, strideA, strideB, strideC;
 // floats alpha, beta. Matrices are dense (lda = transA ? M : K, ldb = transB ? K : N, ldc = N).
+struct GemmArgs {
+  bool transA = false, transB = false;
+  int64_t M = 0, N = 0, K = 0, batch = 0, strideA = 0, strideB = 0, strideC = 0;
+  float alpha = 0.0f, beta = 0.0f;
+};
+
+// Counts, dtypes, ranges and sizes of op "gemm", parsed into *p (shared by the CPU and CUDA adapters,
+// so both give identical errors).
+inline Status gemm_check_args(const char* op, const OpArgs& a, GemmArgs* p) {
+  MC_RETURN_IF_ERROR(check_count(op, a, 3, 9, 2));
+  MC_RETURN_IF_ERROR(check_dtype(op, "A", a.t[0], DType::F32));
+  MC_RETURN_IF_ERROR(check_dtype(op, "B", a.t[1], DType::F32));
+  MC_RETURN_IF_ERROR(check_dtype(op, "C", a.t[2], DType::F32));
+  const int64_t tA = a.i[0], tB = a.i[1], M = a.i[2], N = a.i[3], K = a.i[4], batch = a.i[5];
+  const int64_t sA = a.i[6], sB = a.i[7], sC = a.i[8];
+  MC_RETURN_IF_ERROR(check_arg(op, "transA", tA == 0 || tA == 1, "0 or 1", std::to_string(tA)));
+  MC_RETURN_IF_ERROR(check_arg(op, "transB", tB == 0 || tB == 1, "0 or 1", std::to_string(tB)));
+  MC_RETURN_IF_ERROR(check_arg(op, "M", M >= 1, ">= 1", std::to_string(M)));
+  MC_RETURN_IF_ERROR(check_arg(op, "N", N >= 1, ">= 1", std::to_string(N)));
+  MC_RETURN_IF_ERROR(check_arg(op, "K", K >= 1, ">= 1", std::to_string(K)));
+  MC_RETURN_IF_ERROR(check_arg(op, "batch", batch >= 1, ">= 1", std::to_string(batch)));
+  MC_RETURN_IF_ERROR(check_arg(op, "strideA", sA == 0 || sA >= M * K, "0 or >= M*K = " + std::to_string(M * K),
+                               std::to_string(sA)));
+  MC_RETURN_IF_ERROR(check_arg(op, "strideB", sB == 0 || sB >= K * N, "0 or >= K*N = " + std::to_string(K * N),
+                               std::to_string(sB)));
+  MC_RETURN_IF_ERROR(check_arg(op, "strideC", batch == 1 || sC >= M * N,
+                               ">= M*N = " + std::to_string(M * N) + " when batch > 1", std::to_string(sC)));
+  auto need = [&](int64_t stride, int64_t one) { return (batch - 1) * stride + one; };
+  const int64_t nA = need(sA, M * K), nB = need(sB, K * N), nC = need(batch == 1 ? 0 : sC, M * N);
+  auto check_size = [&](const char* arg, const TensorView& t, int64_t n) -> Status {
+    if (t.numel() < n)
+      return Status::Error(Code::E_SHAPE, std::string(op) + ": argument '" + arg + "' expected at least " +
+                                              std::to_string(n) + " elements, received shape " + t.shape_str());
+    return Status::Ok();
+  };
+  MC_RETURN_IF_ERROR(check_size("A", a.t[0], nA));
+  MC_RETURN_IF_ERROR(check_size("B", a.t[1], nB));
+  MC_RETURN_IF_ERROR(check_size("C", a.t[2], nC));
+  MC_RETURN_IF_ERROR(check_arg(op, "C", a.t[2].data != a.t[0].data && a.t[2].data != a.t[1].data,
+                               "an output distinct from A and B", "C aliasing an input"));
+  p->transA = tA != 0;
+  p->transB = tB != 0;
+  p->M = M;
+  p->N = N;
+  p->K = K;
+  p->batch = batch;
+  p->strideA = sA;
+  p->strideB = sB;
+  p->strideC = sC;
+  p->alpha = static_cast<float>(a.f[0]);
+  p->beta = static_cast<float>(a.f[1]);
+  return Status::Ok();
+}
+
 Status op_gemm_cpu(const OpArgs& a);
+// CUDA version (kernels/gemm/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapter.
+Status op_gemm_cuda(const OpArgs& a);
 
 // --- tuning hooks (benchmarks and tests only) ---
 struct GemmTuning {
