@@ -42,6 +42,14 @@ Status cuda_memcpy_d2h(void* dst, const void* src, int64_t bytes) {
   return from_cuda(cudaMemcpy(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
 }
 
+Status cuda_memcpy_d2d(void* dst, const void* src, int64_t bytes) {
+  return from_cuda(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+}
+
+Status cuda_memset0(void* dst, int64_t bytes) {
+  return from_cuda(cudaMemsetAsync(dst, 0, static_cast<size_t>(bytes)), "cudaMemset");
+}
+
 Status cuda_sync() { return from_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
 // One event pair per rep, all recorded on the default stream (where every kernel launches), read after

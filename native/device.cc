@@ -75,6 +75,32 @@ Status device_sync(Device dev) {
 #endif
 }
 
+Status device_copy(Device dev, void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return Status::Ok();
+  if (dev == Device::CPU) {
+    std::memcpy(dst, src, static_cast<size_t>(bytes));
+    return Status::Ok();
+  }
+#if defined(METACOT_WITH_CUDA)
+  return cuda_memcpy_d2d(dst, src, bytes);
+#else
+  return Status::Error(Code::E_DEVICE, "this addon was built without CUDA");
+#endif
+}
+
+Status device_zero(Device dev, void* dst, int64_t bytes) {
+  if (bytes <= 0) return Status::Ok();
+  if (dev == Device::CPU) {
+    std::memset(dst, 0, static_cast<size_t>(bytes));
+    return Status::Ok();
+  }
+#if defined(METACOT_WITH_CUDA)
+  return cuda_memset0(dst, bytes);
+#else
+  return Status::Error(Code::E_DEVICE, "this addon was built without CUDA");
+#endif
+}
+
 Status device_time_reps(Device dev, int reps, const std::function<Status()>& fn, std::vector<double>* ms) {
   if (dev == Device::CPU) {
     for (int r = 0; r < reps; ++r) {

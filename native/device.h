@@ -16,6 +16,10 @@ void device_free(Device dev, void* p);
 Status device_upload(Device dev, void* dst, const void* src, int64_t bytes);
 Status device_download(Device dev, void* dst, const void* src, int64_t bytes);
 Status device_sync(Device dev);
+// Copies within one device's memory (regions must not overlap) and zero-fills (async on CUDA: ordered
+// with the kernels on the default stream).
+Status device_copy(Device dev, void* dst, const void* src, int64_t bytes);
+Status device_zero(Device dev, void* dst, int64_t bytes);
 
 // Runs fn `reps` times and appends each run's time in milliseconds to *ms: CUDA events around each
 // run on the device (launch-to-completion on the GPU's clock), a steady clock on the CPU. Stops at the

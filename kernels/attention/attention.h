@@ -39,6 +39,7 @@
 // K^T and V^T panels (two passes) (backward); rows are packed too only when hd % 16 != 0. Scratch is
 // thread-local to the caller, grown only when a call needs more.
 // Precision: float32 throughout, exp2 polynomial ~1e-7 relative.
+// CUDA (cuda.cu): the same ops on bf16 tensor cores (fp32 softmax and accumulation), see its header.
 // A NaN in the q/k/v of a token that may not be seen never reaches an output (masking selects, it does
 // not multiply), except from a later token of the same causal segment within one 6-row block (0*NaN).
 #pragma once
@@ -64,7 +65,20 @@ Status attention_backward_cpu(float* dq, float* dk, float* dv, const float* q, c
                               const int32_t* seg, int64_t S, const float* out, const float* lse, const float* dout,
                               int64_t N, int64_t H, int64_t Hkv, int64_t hd, float scale);
 
+// Counts, dtypes, shapes (the GQA and head_dim rules) and the scale of attention_forward (6 tensors) or
+// attention_backward (10 tensors), shared by the CPU and CUDA adapters so that both report the same
+// errors. The segment table's contents are not read here (on CUDA it lives on the device): each adapter
+// then runs attention_check_segments on a host-visible copy.
+struct AttnShape {
+  int64_t N, H, Hkv, hd, S;
+  float scale;
+};
+Status attention_check_args(const OpArgs& a, bool backward, AttnShape* d);
+
 Status op_attention_forward_cpu(const OpArgs& a);
 Status op_attention_backward_cpu(const OpArgs& a);
+// CUDA versions (kernels/attention/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
+Status op_attention_forward_cuda(const OpArgs& a);
+Status op_attention_backward_cuda(const OpArgs& a);
 
 }  // namespace mc

@@ -446,12 +446,12 @@ Status check_shape(const char* op, const char* arg, const TensorView& t, std::in
   return Status::Ok();
 }
 
-struct Dims {
-  int64_t N, H, Hkv, hd, S;
-};
+}  // namespace
 
-// q, k, v, seg (tensors 0..3) and the scale: dtypes, ranks, the GQA and head_dim rules, the table.
-Status check_qkv_seg(const char* op, const OpArgs& a, Dims* d) {
+Status attention_check_args(const OpArgs& a, bool backward, AttnShape* d) {
+  const char* op = backward ? "attention_backward" : "attention_forward";
+  MC_RETURN_IF_ERROR(check_count(op, a, backward ? 10 : 6, 0, 1));
+  // q, k, v, seg (tensors 0..3) and the scale: dtypes, ranks, the GQA and head_dim rules.
   const TensorView &q = a.t[0], &k = a.t[1], &v = a.t[2], &seg = a.t[3];
   MC_RETURN_IF_ERROR(check_dtype(op, "q", q, DType::F32));
   MC_RETURN_IF_ERROR(check_dtype(op, "k", k, DType::F32));
@@ -481,40 +481,35 @@ Status check_qkv_seg(const char* op, const OpArgs& a, Dims* d) {
                                "at most 2^30 tokens", std::to_string(d->N)));
   MC_RETURN_IF_ERROR(check_arg(op, "scale", std::isfinite(a.f[0]) && a.f[0] > 0.0, "a finite value > 0",
                                std::to_string(a.f[0])));
-  return attention_check_segments(op, seg.i32(), d->S, d->N);
+  d->scale = static_cast<float>(a.f[0]);
+  // the outputs (forward: out, lse) or the rest of the backward's tensors
+  const int64_t nout = backward ? 6 : 2;
+  const char* names[6] = {"out", "lse", "dout", "dq", "dk", "dv"};
+  for (int64_t i = 0; i < nout; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[4 + i], DType::F32));
+  MC_RETURN_IF_ERROR(check_shape(op, "out", a.t[4], {d->N, d->H, d->hd}));
+  MC_RETURN_IF_ERROR(check_shape(op, "lse", a.t[5], {d->H, d->N}));
+  if (!backward) return Status::Ok();
+  MC_RETURN_IF_ERROR(check_shape(op, "dout", a.t[6], {d->N, d->H, d->hd}));
+  MC_RETURN_IF_ERROR(check_shape(op, "dq", a.t[7], {d->N, d->H, d->hd}));
+  MC_RETURN_IF_ERROR(check_shape(op, "dk", a.t[8], {d->N, d->Hkv, d->hd}));
+  return check_shape(op, "dv", a.t[9], {d->N, d->Hkv, d->hd});
 }
 
-}  // namespace
-
 Status op_attention_forward_cpu(const OpArgs& a) {
-  const char* op = "attention_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 6, 0, 1));
-  Dims d;
-  MC_RETURN_IF_ERROR(check_qkv_seg(op, a, &d));
-  MC_RETURN_IF_ERROR(check_dtype(op, "out", a.t[4], DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "lse", a.t[5], DType::F32));
-  MC_RETURN_IF_ERROR(check_shape(op, "out", a.t[4], {d.N, d.H, d.hd}));
-  MC_RETURN_IF_ERROR(check_shape(op, "lse", a.t[5], {d.H, d.N}));
-  return attention_forward_cpu(a.t[4].f32(), a.t[5].f32(), a.t[0].f32(), a.t[1].f32(), a.t[2].f32(),
-                                    a.t[3].i32(), d.S, d.N, d.H, d.Hkv, d.hd, static_cast<float>(a.f[0]));
+  AttnShape d;
+  MC_RETURN_IF_ERROR(attention_check_args(a, false, &d));
+  MC_RETURN_IF_ERROR(attention_check_segments("attention_forward", a.t[3].i32(), d.S, d.N));
+  return attention_forward_cpu(a.t[4].f32(), a.t[5].f32(), a.t[0].f32(), a.t[1].f32(), a.t[2].f32(), a.t[3].i32(),
+                               d.S, d.N, d.H, d.Hkv, d.hd, d.scale);
 }
 
 Status op_attention_backward_cpu(const OpArgs& a) {
-  const char* op = "attention_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 10, 0, 1));
-  Dims d;
-  MC_RETURN_IF_ERROR(check_qkv_seg(op, a, &d));
-  const char* names[] = {"out", "lse", "dout", "dq", "dk", "dv"};
-  for (int i = 0; i < 6; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[4 + i], DType::F32));
-  MC_RETURN_IF_ERROR(check_shape(op, "out", a.t[4], {d.N, d.H, d.hd}));
-  MC_RETURN_IF_ERROR(check_shape(op, "lse", a.t[5], {d.H, d.N}));
-  MC_RETURN_IF_ERROR(check_shape(op, "dout", a.t[6], {d.N, d.H, d.hd}));
-  MC_RETURN_IF_ERROR(check_shape(op, "dq", a.t[7], {d.N, d.H, d.hd}));
-  MC_RETURN_IF_ERROR(check_shape(op, "dk", a.t[8], {d.N, d.Hkv, d.hd}));
-  MC_RETURN_IF_ERROR(check_shape(op, "dv", a.t[9], {d.N, d.Hkv, d.hd}));
-  return attention_backward_cpu(a.t[7].f32(), a.t[8].f32(), a.t[9].f32(), a.t[0].f32(), a.t[1].f32(),
-                                     a.t[2].f32(), a.t[3].i32(), d.S, a.t[4].f32(), a.t[5].f32(), a.t[6].f32(), d.N,
-                                     d.H, d.Hkv, d.hd, static_cast<float>(a.f[0]));
+  AttnShape d;
+  MC_RETURN_IF_ERROR(attention_check_args(a, true, &d));
+  MC_RETURN_IF_ERROR(attention_check_segments("attention_backward", a.t[3].i32(), d.S, d.N));
+  return attention_backward_cpu(a.t[7].f32(), a.t[8].f32(), a.t[9].f32(), a.t[0].f32(), a.t[1].f32(), a.t[2].f32(),
+                                a.t[3].i32(), d.S, a.t[4].f32(), a.t[5].f32(), a.t[6].f32(), d.N, d.H, d.Hkv, d.hd,
+                                d.scale);
 }
 
 }  // namespace mc

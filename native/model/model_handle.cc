@@ -134,14 +134,21 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
 
 Napi::FunctionReference* ModelHandle::ctor = nullptr;
 
-TensorHandle* tensor_arg(Napi::Env env, Napi::Value v, const std::string& what, DType dt) {
+// A tensor argument of dtype dt on device dev (the batch and the outputs live in host memory; the
+// parameters and gradients on the model's device).
+TensorHandle* tensor_arg(Napi::Env env, Napi::Value v, const std::string& what, DType dt, Device dev = Device::CPU) {
   if (!TensorHandle::Is(env, v)) throw make_error(env, Code::E_ARG, what + " expected a tensor");
   TensorHandle* h = TensorHandle::Unwrap(v.As<Napi::Object>());
   if (h->disposed()) throw make_error(env, Code::E_DISPOSED, what + " was disposed");
   if (h->view().dtype != dt)
     throw make_error(env, Code::E_DTYPE, what + " expected dtype " + dtype_name(dt) + ", received " + dtype_name(h->view().dtype));
-  if (h->view().device != Device::CPU)
-    throw make_error(env, Code::E_DEVICE, what + " expected a cpu tensor (the model runs on the CPU backend in this build)");
+  if (h->view().device != dev) {
+    const char* want = dev == Device::CPU ? "cpu" : "cuda";
+    const char* got = h->view().device == Device::CPU ? "cpu" : "cuda";
+    throw make_error(env, Code::E_DEVICE, what + " expected a " + want + " tensor" +
+                                              (dev == Device::CPU ? " (batches and outputs are host memory)" : " (like params[0])") +
+                                              ", received a " + got + " tensor");
+  }
   return h;
 }
 
@@ -162,9 +169,12 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
     throw make_error(env, Code::E_ARG, "NativeModel: argument 'grads' expected " + std::to_string(layout.specs.size()) +
                                            " tensors, received " + std::to_string(gs.Length()));
   std::vector<float*> params, grads;
+  // the model runs where its first parameter lives; every other parameter and gradient must be there too
+  Device dev = Device::CPU;
+  if (ps.Length() > 0 && TensorHandle::Is(env, ps.Get(0u))) dev = TensorHandle::Unwrap(ps.Get(0u).As<Napi::Object>())->view().device;
   auto take = [&](Napi::Array arr, size_t i, const char* which, std::vector<float*>& out) {
     const ParamSpec& s = layout.specs[i];
-    TensorHandle* h = tensor_arg(env, arr.Get(static_cast<uint32_t>(i)), std::string("NativeModel: ") + which + "[" + std::to_string(i) + "] (" + s.name + ")", DType::F32);
+    TensorHandle* h = tensor_arg(env, arr.Get(static_cast<uint32_t>(i)), std::string("NativeModel: ") + which + "[" + std::to_string(i) + "] (" + s.name + ")", DType::F32, dev);
     if (h->view().numel() != s.numel())
       throw make_error(env, Code::E_SHAPE, std::string("NativeModel: ") + which + "[" + std::to_string(i) + "] (" + s.name + ") expected " +
                                                std::to_string(s.numel()) + " elements, received shape " + h->view().shape_str());
@@ -175,7 +185,7 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
   if (with_grads)
     for (size_t i = 0; i < layout.specs.size(); ++i) take(gs, i, "grads", grads);
   for (auto& p : pinned_) p.h->hold();
-  model_ = std::make_unique<MotModel>(cfg, std::move(params), std::move(grads));
+  model_ = std::make_unique<MotModel>(cfg, std::move(params), std::move(grads), dev);
 }
 
 void ModelHandle::check_usable(Napi::Env env, const char* what) {

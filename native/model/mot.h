@@ -13,18 +13,25 @@
 // Inputs: text = embedding; ViT = fc2(silu(fc1(patch_embed(p) + pos2d))); latent = vae2llm(x) +
 // time_mlp(sinusoid(t)) + pos2d. Heads: logits = RMSNorm_und(X) W_lm^T at CE rows; velocity =
 // llm2vae(RMSNorm_gen(X)) at noisy latent rows. Loss = w_ce * mean CE + w_mse * MSE.
+//
+// Devices: the model runs where its parameters live (CPU or CUDA). Every kernel goes through Dispatch
+// (the op table's adapters for that device), the activation arena and the KV cache are DevBufs on that
+// device, the batch arrives in host memory and is uploaded, and the outputs (losses, logits,
+// velocities) come back to host memory. Cached inference (infer) runs on the CPU only so far.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "../../kernels/common/status.h"
 #include "config.h"
+#include "devbuf.h"
+#include "dispatch.h"
 
 namespace mc {
 
 enum TokenKind : int32_t { kTokText = 0, kTokVit = 1, kTokCleanLatent = 2, kTokNoisyLatent = 3 };
 
-// Views of one packed batch (CPU memory). Row k of vit_patches / latents belongs to the k-th token of
+// Views of one packed batch (host memory). Row k of vit_patches / latents belongs to the k-th token of
 // that kind (in sequence order; clean and noisy latents share the latents table).
 struct MotBatch {
   int64_t N = 0;
@@ -56,15 +63,15 @@ struct MotLosses {
 
 // Saved activations of one layer for one expert's rows (N_e rows each).
 struct ExpertActs {
-  std::vector<float> xin, rstd1, a;     // layer input, input-norm rstd, normed input [N_e, D]
-  std::vector<float> q, rq, k, rk, v;   // q/k before their head norm, head-norm rstds, v
-  std::vector<float> oe, xmid, rstd2, b; // attention output rows, residual after attention, post-norm
-  std::vector<float> g, u, h;           // gate, up, silu(gate)*up [N_e, F]
+  DevBuf<float> xin, rstd1, a;     // layer input, input-norm rstd, normed input [N_e, D]
+  DevBuf<float> q, rq, k, rk, v;   // q/k before their head norm, head-norm rstds, v
+  DevBuf<float> oe, xmid, rstd2, b; // attention output rows, residual after attention, post-norm
+  DevBuf<float> g, u, h;           // gate, up, silu(gate)*up [N_e, F]
 };
 // Saved activations of one layer in sequence order.
 struct LayerActs {
   ExpertActs e[2];
-  std::vector<float> q, k, v, o, lse;   // post-RoPE q/k, v, attention output, log-sum-exp
+  DevBuf<float> q, k, v, o, lse;   // post-RoPE q/k, v, attention output, log-sum-exp
 };
 
 // Keys (after q/k-norm and RoPE) and values of already-processed tokens, per layer, for one sample,
@@ -85,7 +92,9 @@ struct InferResult {
 
 class MotModel {
  public:
-  MotModel(const MotConfig& cfg, std::vector<float*> params, std::vector<float*> grads);
+  // params / grads: device memory of `device`, one buffer per layout entry.
+  MotModel(const MotConfig& cfg, std::vector<float*> params, std::vector<float*> grads, Device device = Device::CPU);
+  Device device() const { return dev_; }
 
   const MotConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
@@ -97,7 +106,7 @@ class MotModel {
   Status check_batch(const MotBatch& b) const;
 
   // Forward; keeps activations for backward. logits_out [n_ce, V] and vel_out [n_noisy, C] are
-  // optional outputs (nullptr to skip).
+  // optional outputs in host memory (nullptr to skip).
   Status forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out);
   // Backward of the last forward's loss: accumulates into the gradient buffers.
   Status backward();
@@ -110,52 +119,68 @@ class MotModel {
   Status infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
                InferResult* res);
 
-  Status copy_logits(float* out) const;      // [last_n_ce, V] of the last forward
-  Status copy_velocities(float* out) const;  // [last_n_noisy, C] of the last forward
+  Status copy_logits(float* out) const;      // [last_n_ce, V] of the last forward, to host memory
+  Status copy_velocities(float* out) const;  // [last_n_noisy, C] of the last forward, to host memory
   int64_t last_n_ce() const { return n_ce_; }
   int64_t last_n_noisy() const { return n_noisy_; }
 
  private:
-  void ensure_arena(const MotBatch& b);
-  void embed_inputs(const MotBatch& b);
-  void embed_inputs_backward();
+  Status ensure_arena(const MotBatch& b);
+  Status embed_inputs();
+  Status embed_inputs_backward();
   Status layer_forward(int64_t l);
   Status layer_backward(int64_t l);
   float* P(int idx) const { return params_[idx]; }
   float* G(int idx) const;  // nullptr when the owner is frozen
   float* LP(int64_t l, int e, int slot) const { return params_[layout_.layer_index(l, e, slot)]; }
   float* LG(int64_t l, int e, int slot) const { return G(layout_.layer_index(l, e, slot)); }
+  // a gradient buffer, or a zeroed scratch of n floats when the owner is frozen (norm backwards
+  // always write their weight gradient)
+  Status grad_or_scratch(float* g, int64_t n, float** out);
+  int64_t n_rows(int e) const { return static_cast<int64_t>(h_rows_[e].size()); }
 
   MotConfig cfg_;
   ParamLayout layout_;
   std::vector<float*> params_, grads_;
+  Device dev_;
+  Dispatch K_;
   bool frozen_[2] = {false, false};
-  std::vector<float> pos_table_;  // [side*side, D] 2-D sin-cos
+  std::vector<float> h_pos_table_;  // [side*side, D] 2-D sin-cos
+  DevBuf<float> pos_table_;         // its device copy
 
-  // batch bookkeeping (copied: the batch tensors need not outlive forward)
+  // batch bookkeeping: host copies (h_) and their device twins (d_) where kernels read them
   int64_t N_ = 0, Nv_ = 0, Nl_ = 0, S_ = 0;
-  std::vector<int32_t> kind_, ids_, pos_, seg_, vit_pos_, latent_pos_, ce_targets_;
-  std::vector<float> vit_patches_, latents_, latent_t_, mse_target_, mse_mask_;
-  std::vector<int32_t> rows_[2];      // sequence index of each expert row
+  std::vector<int32_t> kind_, h_seg_, h_pos_;
+  std::vector<float> h_mse_mask_;
+  std::vector<int32_t> h_rows_[2];    // sequence index of each expert row
   std::vector<int32_t> expert_of_;    // expert of each sequence index
   std::vector<int32_t> row_of_;       // sequence index -> row within its expert
-  std::vector<int32_t> ce_rows_;      // sequence indices with a CE target
-  std::vector<int32_t> noisy_lat_;    // latent-table rows of noisy tokens
+  std::vector<int32_t> h_text_rows_, h_vit_rows_, h_lat_rows_;
+  // head rows: for each expert, (destination row among the CE rows, source row of the expert's
+  // hidden states); the noisy latent rows of the gen expert in latent order
+  std::vector<int32_t> h_ce_dst_[2], h_ce_src_[2], h_noisy_src_;
+  DevBuf<int32_t> d_pos_, d_seg_, d_rows_[2], d_text_rows_, d_text_ids_, d_vit_rows_, d_lat_rows_, d_vit_pos_,
+      d_latent_pos_, d_ce_targets_, d_ce_dst_[2], d_ce_src_[2], d_noisy_src_;
+  DevBuf<float> vit_patches_, latents_, latent_t_, mse_target_, mse_mask_;
   int64_t n_ce_ = 0, n_noisy_ = 0;
   double w_ce_ = 1, w_mse_ = 1;
   bool have_forward_ = false;
 
   // arena
-  std::vector<float> x_seq_;                 // [N, D] input embeddings in sequence order
-  std::vector<float> vit_pe_, vit_h1_, vit_s1_;   // connector activations [Nv, D]
-  std::vector<float> t_sin_, t_h1_, t_s1_;        // time embedder [Nl, 256], [Nl, D], [Nl, D]
+  DevBuf<float> x_seq_;                      // [N, D] input embeddings in sequence order
+  DevBuf<float> vit_pe_, vit_h1_, vit_s1_;   // connector activations [Nv, D]
+  DevBuf<float> t_sin_, t_h1_, t_s1_;        // time embedder [Nl, 256], [Nl, D], [Nl, D]
   std::vector<LayerActs> acts_;
-  std::vector<float> xe_[2];                 // current hidden states per expert [N_e, D]
-  std::vector<float> fin_[2], fin_rstd_[2];  // final-norm outputs
-  std::vector<float> fce_, logits_, dlogits_, ce_losses_, fnoisy_, vel_, dvel_;
+  DevBuf<float> xe_[2];                      // current hidden states per expert [N_e, D]
+  DevBuf<float> fin_[2], fin_rstd_[2];       // final-norm outputs
+  DevBuf<float> fce_, logits_, dlogits_, ce_losses_, fnoisy_, vel_, dvel_;
+  DevBuf<float> tmp_rows_;                   // embedding / connector outputs before the scatter [max(Nt, Nv, Nl), D]
+  DevBuf<float> qn_[2], kn_[2];              // head-normed q / k per expert [N_e, qd], [N_e, kvd]
   // backward scratch
-  std::vector<float> dx_[2], dtmp_[2], dA_[2], dqe_[2], dke_[2], dve_[2], dG_[2], dU_[2], dH_[2];
-  std::vector<float> dq_seq_, dk_seq_, dv_seq_, do_seq_, dx_seq_;
+  DevBuf<float> dx_[2], dtmp_[2], dA_[2], dqe_[2], dke_[2], dve_[2], dG_[2], dU_[2], dH_[2];
+  DevBuf<float> dq_seq_, dk_seq_, dv_seq_, do_seq_, dx_seq_, doe_[2], dqn_[2], dkn_[2], dfin_[2], dhead_ce_, dhead_vel_;
+  DevBuf<float> dvit_h_, dvit_h1_, dvit_pe_, dlat_s1_, dlat_h1_;
+  DevBuf<float> wscratch_;                   // weight-gradient sink for frozen norms
 };
 
 }  // namespace mc

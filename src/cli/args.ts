@@ -35,3 +35,10 @@ export function nonNegative(name: string) {
     return n;
   };
 }
+
+export function deviceOption(name: string) {
+  return (value: string): 'cpu' | 'cuda' | 'auto' => {
+    if (value !== 'cpu' && value !== 'cuda' && value !== 'auto') throw new InvalidArgumentError(`${name} must be cpu, cuda or auto, got "${value}"`);
+    return value;
+  };
+}

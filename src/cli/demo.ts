@@ -14,7 +14,7 @@ import { parseSftConfig } from '../train/config.js';
 import { trainOnWorld } from '../train/run.js';
 import { Progress } from '../util/progress.js';
 import { CATEGORY_NAMES, SUBSETS } from '../world/categories.js';
-import { nonNegative } from './args.js';
+import { deviceOption, nonNegative } from './args.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -29,6 +29,7 @@ export function registerDemo(program: Command): void {
     .option('--cfg-text <s>', 'text guidance scale at evaluation', nonNegative('--cfg-text'), 2)
     .option('--cfg-img <s>', 'image guidance scale at evaluation', nonNegative('--cfg-img'), 1.5)
     .option('--seed <n>', 'seed', nonNegative('--seed'), 1)
+    .option('--device <d>', 'where to train: cpu | cuda | auto (evaluation samples on the CPU)', deviceOption('--device'), 'cpu')
     .action(async (opts) => {
       const t0 = performance.now();
       const out = resolve(opts.out);
@@ -43,6 +44,7 @@ export function registerDemo(program: Command): void {
         out: join(out, 'run'),
         preset: 'tiny',
         seed: opts.seed,
+        device: opts.device,
         steps,
         minutes,
         lr: 1e-3,
@@ -65,7 +67,10 @@ export function registerDemo(program: Command): void {
           p.stop();
         }
       };
-      const trainedEval = await evalRun('trained', trained.model);
+      // cached inference runs on the CPU: a model trained on the GPU is evaluated from a CPU copy
+      const evalModel = trained.model.device === 'cpu' ? trained.model : trained.model.copyTo('cpu');
+      const trainedEval = await evalRun('trained', evalModel);
+      if (evalModel !== trained.model) evalModel.dispose();
       trained.model.dispose();
       const untrainedModel = MotModel.create(trained.prepared.modelConfig, { seed: cfg.seed, grads: false });
       const untrainedEval = await evalRun('untrained', untrainedModel);

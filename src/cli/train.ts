@@ -5,7 +5,7 @@ import { COT_VARIANTS } from '../cot/grammar.js';
 import { describeBackend } from '../native/loader.js';
 import { type SftFileConfig, parseSftConfig, readSftConfig } from '../train/config.js';
 import { trainOnWorld } from '../train/run.js';
-import { nonNegative } from './args.js';
+import { deviceOption, nonNegative } from './args.js';
 
 export function registerTrain(program: Command): void {
   const train = program.command('train').description('training stages');
@@ -23,6 +23,7 @@ export function registerTrain(program: Command): void {
     .option('--grad-accum <n>', 'micro-batches per step', nonNegative('--grad-accum'))
     .option('--token-budget <n>', 'tokens per micro-batch', nonNegative('--token-budget'))
     .option('--seed <n>', 'seed', nonNegative('--seed'))
+    .option('--device <d>', "cpu | cuda | auto (auto: CUDA when usable); default cpu", deviceOption('--device'))
     .option('--checkpoint-every <n>', 'steps between checkpoints', nonNegative('--checkpoint-every'))
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .action(async (opts) => {
@@ -37,6 +38,7 @@ export function registerTrain(program: Command): void {
           ...(opts.lr !== undefined && { lr: opts.lr }),
           ...(opts.gradAccum !== undefined && { gradAccum: opts.gradAccum }),
           ...(opts.seed !== undefined && { seed: opts.seed }),
+          ...(opts.device !== undefined && { device: opts.device }),
           ...(opts.checkpointEvery !== undefined && { checkpointEvery: opts.checkpointEvery }),
           data: {
             ...base.data,

@@ -1,7 +1,7 @@
 // MotModel: the TypeScript face of the native MoT model. Parameters and gradients are ordinary
 // Tensors laid out by the native layout (one per entry, same order), initialised here with the
 // Philox randn op (stream = parameter index), so a seed gives the same model on every backend.
-import type { NativeKvCache, NativeModelHandle, NativeParamSpec } from '../native/binding.js';
+import type { Device, NativeKvCache, NativeModelHandle, NativeParamSpec } from '../native/binding.js';
 import { MetacotError, withCallerStack } from '../native/errors.js';
 import { loadBackend } from '../native/loader.js';
 import { Tensor } from '../native/tensor.js';
@@ -79,12 +79,15 @@ export class MotModel implements Disposable {
   readonly layout: NativeParamSpec[];
   readonly params: Tensor<'f32'>[];
   readonly grads: Tensor<'f32'>[] | null;
+  /** where the parameters live and the model runs (cached inference: the CPU only, so far) */
+  readonly device: Device;
   private handle: NativeModelHandle;
   private disposedFlag = false;
   private frozen = { und: false, gen: false };
 
   private constructor(config: ModelConfig, layout: NativeParamSpec[], params: Tensor<'f32'>[], grads: Tensor<'f32'>[] | null) {
     this.config = config;
+    this.device = params[0]?.device ?? 'cpu';
     this.layout = layout;
     this.params = params;
     this.grads = grads;
@@ -95,19 +98,24 @@ export class MotModel implements Disposable {
     );
   }
 
-  /** A freshly initialised model (normal(0, 0.02) matrices, zero biases, unit norms, zero llm2vae). */
-  static create(config: ModelConfig, opts: { seed?: number; grads?: boolean } = {}): MotModel {
+  /**
+   * A freshly initialised model (normal(0, 0.02) matrices, zero biases, unit norms, zero llm2vae) on
+   * `device` (default 'cpu'; 'auto' = CUDA when the loaded backend is the CUDA one). The same seed
+   * gives the same weights on either device (the Philox normals are the same).
+   */
+  static create(config: ModelConfig, opts: { seed?: number; grads?: boolean; device?: Device | 'auto' } = {}): MotModel {
     const layout = modelLayout(config);
     const seed = opts.seed ?? 0;
+    const device = resolveDevice(opts.device ?? 'cpu', 'MotModel.create');
     const params: Tensor<'f32'>[] = [];
     const grads: Tensor<'f32'>[] = [];
     try {
       layout.forEach((s, i) => {
-        const t = Tensor.zeros(s.shape, { dtype: 'f32', device: 'cpu' });
+        const t = Tensor.zeros(s.shape, { dtype: 'f32', device });
         params.push(t);
         if (s.init === 'normal') randn(t, seed, i, 0, s.std);
         else if (s.init === 'ones') fill(t, 1);
-        if (opts.grads !== false) grads.push(Tensor.zeros(s.shape, { dtype: 'f32', device: 'cpu' }));
+        if (opts.grads !== false) grads.push(Tensor.zeros(s.shape, { dtype: 'f32', device }));
       });
       return new MotModel(config, layout, params, opts.grads === false ? null : grads);
     } catch (e) {
@@ -121,8 +129,16 @@ export class MotModel implements Disposable {
     const layout = modelLayout(config);
     if (params.length !== layout.length)
       throw new MetacotError('E_ARG', `MotModel.fromParams: argument 'params' expected ${layout.length} tensors, received ${params.length}`);
-    const grads = opts.grads === false ? null : layout.map((s) => Tensor.zeros(s.shape, { dtype: 'f32', device: 'cpu' }));
+    const device = params[0]?.device ?? 'cpu';
+    const grads = opts.grads === false ? null : layout.map((s) => Tensor.zeros(s.shape, { dtype: 'f32', device }));
     return new MotModel(config, layout, params, grads);
+  }
+
+  /** A copy of this model's weights on another device (no gradients unless asked); this model is unchanged. */
+  copyTo(device: Device, opts: { grads?: boolean } = {}): MotModel {
+    this.live('copyTo');
+    const params = this.params.map((p) => Tensor.from(p.download(), p.shape, { device, dtype: 'f32' }) as Tensor<'f32'>);
+    return MotModel.fromParams(this.config, params, { grads: opts.grads ?? false });
   }
 
   get parameterCount(): number {
@@ -171,9 +187,11 @@ export class MotModel implements Disposable {
     }
   }
 
-  /** Cached inference over new tokens (see native/model/mot.h MotModel::infer). */
+  /** Cached inference over new tokens (see native/model/mot.h MotModel::infer); CPU models only, so far. */
   async infer(cache: KvCache, batch: HostBatch, opts: InferOptions = {}): Promise<InferResult> {
     this.live('infer');
+    if (this.device !== 'cpu')
+      throw new MetacotError('E_DEVICE', `model.infer: cached inference runs on the CPU backend only so far; this model is on ${this.device} (use model.copyTo('cpu'))`);
     const site = new Error();
     const bt = new BatchTensors(batch, this.config.vitPatchDim, this.config.latentChannels);
     let logits: Tensor | null = null;
@@ -253,4 +271,14 @@ function countCe(bt: BatchTensors): number {
 }
 function countNoisy(bt: BatchTensors): number {
   return (bt.tensors.kind.download() as Int32Array).reduce((a, v) => a + (v === 3 ? 1 : 0), 0);
+}
+
+/** 'auto' -> the loaded backend's device; 'cuda' where CUDA is not usable -> a coded error naming why. */
+export function resolveDevice(device: Device | 'auto', op: string): Device {
+  const backend = loadBackend();
+  if (device === 'auto') return backend.device;
+  if (device !== 'cpu' && device !== 'cuda') throw new MetacotError('E_DEVICE', `${op}: option 'device' expected 'cpu' | 'cuda' | 'auto', received ${String(device)}`);
+  if (device === 'cuda' && backend.device !== 'cuda')
+    throw new MetacotError('E_DEVICE', `${op}: option 'device' expected 'cpu' or 'auto' here (CUDA is not usable: ${backend.fallbackReasons.join('; ')}), received 'cuda'`);
+  return device;
 }

@@ -13,6 +13,11 @@ export const SftFileSchema = z
     /** overrides of the preset's dimensions */
     model: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}),
     seed: z.number().int().min(0).default(1),
+    /**
+     * where the model trains: 'auto' = CUDA when the loaded backend is the CUDA one, else the CPU. The
+     * default stays 'cpu' until the CUDA model path has passed its parity check on a GPU (issue 7).
+     */
+    device: z.enum(['auto', 'cpu', 'cuda']).default('cpu'),
     data: z
       .object({
         variant: z.enum(COT_VARIANTS).default('meta'),

@@ -11,7 +11,7 @@ export class Ema implements Disposable {
   ) {
     if (!(decay >= 0 && decay < 1)) throw new Error(`Ema: argument 'decay' expected a number in [0, 1), received ${decay}`);
     this.weights = model.params.map((p) => {
-      const t = Tensor.zeros(p.shape, { device: 'cpu' }) as Tensor<'f32'>;
+      const t = Tensor.zeros(p.shape, { device: p.device }) as Tensor<'f32'>;
       add(p, p, t, 1, 0);
       return t;
     });

@@ -21,15 +21,18 @@ export class AdamW implements Disposable {
   readonly v: Tensor<'f32'>[];
   /** completed steps (the next update is step + 1) */
   step = 0;
-  private gnorm = Tensor.zeros([1], { device: 'cpu' });
+  private gnorm: Tensor;
 
   constructor(
     readonly model: MotModel,
     cfg: Partial<AdamWConfig> = {},
   ) {
     this.cfg = { ...DEFAULT_ADAMW, ...cfg };
-    this.m = model.layout.map((s) => Tensor.zeros(s.shape, { device: 'cpu' }) as Tensor<'f32'>);
-    this.v = model.layout.map((s) => Tensor.zeros(s.shape, { device: 'cpu' }) as Tensor<'f32'>);
+    // moments and the grad-norm cell live with the parameters (one fused step on their device)
+    const device = model.device;
+    this.gnorm = Tensor.zeros([1], { device });
+    this.m = model.layout.map((s) => Tensor.zeros(s.shape, { device }) as Tensor<'f32'>);
+    this.v = model.layout.map((s) => Tensor.zeros(s.shape, { device }) as Tensor<'f32'>);
   }
 
   /** One update with learning rate `lr` (default: the configured one); returns the pre-clip grad norm. */

@@ -7,8 +7,10 @@ import type { TextTokenizer } from '../data/tokenizer.js';
 import { buildWorldTokenizer } from '../data/vocab.js';
 import { type ModelConfig, preset } from '../model/config.js';
 import { MotModel } from '../model/model.js';
+import type { Device } from '../native/binding.js';
 import { Tensor } from '../native/tensor.js';
 import { gemm } from '../ops/gemm.js';
+import { timeCall } from '../ops/registry.js';
 import { randn } from '../ops/elementwise.js';
 import { parseCategories } from '../world/categories.js';
 import type { SftFileConfig } from './config.js';
@@ -28,17 +30,23 @@ export function prepare(cfg: SftFileConfig): Prepared {
   return { tokenizer, modelConfig, ctx: sampleContext(modelConfig, tokenizer, undefined, cfg.timestepShift) };
 }
 
-/** Measured GEMM throughput (FLOP/s): the best call at 512^3 and 1024^3, the MFU denominator. (On a
- * shared machine the best call is the closest to what the cores can do when not disturbed.) */
-export async function measureGemmPeak(sizes: number[] = [512, 1024], reps = 6): Promise<number> {
+/** Measured GEMM throughput (FLOP/s) on `device`, the MFU denominator: the best call at 512^3 and
+ * 1024^3 on the CPU (on a shared machine the best call is the closest to what the cores can do when
+ * not disturbed), 4096^3 timed with CUDA events on a GPU (our bf16 tensor-core GEMM). */
+export async function measureGemmPeak(device: Device = 'cpu', sizes?: number[], reps = 6): Promise<number> {
   let peak = 0;
-  for (const n of sizes) {
-    using a = Tensor.zeros([n, n], { device: 'cpu' });
-    using b = Tensor.zeros([n, n], { device: 'cpu' });
-    using c = Tensor.zeros([n, n], { device: 'cpu' });
+  for (const n of sizes ?? (device === 'cuda' ? [4096] : [512, 1024])) {
+    using a = Tensor.zeros([n, n], { device });
+    using b = Tensor.zeros([n, n], { device });
+    using c = Tensor.zeros([n, n], { device });
     randn(a, 1);
     randn(b, 2);
     await gemm.async(a, b, c);
+    if (device === 'cuda') {
+      const ms = timeCall('gemm', { tensors: [a, b, c], ints: [0, 0, n, n, n, 1, 0, 0, 0], floats: [1, 0] }, reps);
+      for (const t of ms) peak = Math.max(peak, (2 * n * n * n) / (t / 1000));
+      continue;
+    }
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
       await gemm.async(a, b, c);
@@ -76,10 +84,10 @@ export async function trainOnWorld(
     ctx,
     modelConfig,
   );
-  const model = MotModel.create(modelConfig, { seed: cfg.seed });
-  const peakFlops = await measureGemmPeak();
+  const model = MotModel.create(modelConfig, { seed: cfg.seed, device: cfg.device });
+  const peakFlops = await measureGemmPeak(model.device);
   opts.log?.(
-    `model ${cfg.preset}: ${(model.parameterCount / 1e6).toFixed(2)}M parameters (hidden ${modelConfig.hidden}, ${modelConfig.layers} layers, vocab ${modelConfig.vocab}); ` +
+    `model ${cfg.preset} on ${model.device}: ${(model.parameterCount / 1e6).toFixed(2)}M parameters (hidden ${modelConfig.hidden}, ${modelConfig.layers} layers, vocab ${modelConfig.vocab}); ` +
       `data: ${cfg.data.variant} CoT over ${categories.length} categories + ${(100 * cfg.data.understandingRatio).toFixed(0)}% understanding; ` +
       `GEMM peak ${(peakFlops / 1e9).toFixed(0)} GFLOP/s`,
   );

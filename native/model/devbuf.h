@@ -1,0 +1,80 @@
+// DevBuf: a resizable buffer in one device's memory (host memory on the CPU, cudaMalloc on CUDA), the
+// model's activation arena and scratch. Like the std::vector it replaces, resize() keeps the
+// allocation when the size is unchanged and zero-fills when it allocates; copies between buffers are
+// explicit (copy_from), so no device-to-device copy ever hides behind an assignment.
+#pragma once
+#include <cstdint>
+#include <utility>
+
+#include "../device.h"
+
+namespace mc {
+
+template <typename T>
+class DevBuf {
+ public:
+  DevBuf() = default;
+  ~DevBuf() { release(); }
+  DevBuf(const DevBuf&) = delete;
+  DevBuf& operator=(const DevBuf&) = delete;
+  DevBuf(DevBuf&& o) noexcept : dev_(o.dev_), p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  DevBuf& operator=(DevBuf&& o) noexcept {
+    if (this != &o) {
+      release();
+      dev_ = o.dev_;
+      p_ = o.p_;
+      n_ = o.n_;
+      o.p_ = nullptr;
+      o.n_ = 0;
+    }
+    return *this;
+  }
+
+    Device device() const { return dev_; }
+
+  // n elements on device d (named at every call, so no buffer can land on the wrong device); a new
+  // allocation is zero-filled, an unchanged size and device keep the contents.
+  Status resize(Device d, int64_t n) {
+    if (d == dev_ && n == n_ && (p_ || n == 0)) return Status::Ok();
+    release();
+    dev_ = d;
+    if (n <= 0) return Status::Ok();
+    void* p = nullptr;
+    MC_RETURN_IF_ERROR(device_alloc(dev_, n * static_cast<int64_t>(sizeof(T)), &p));
+    p_ = static_cast<T*>(p);
+    n_ = n;
+    return Status::Ok();
+  }
+  Status zero() { return device_zero(dev_, p_, n_ * static_cast<int64_t>(sizeof(T))); }
+  // resize to n on device d and copy n elements from host memory
+  Status upload(Device d, const T* host, int64_t n) {
+    MC_RETURN_IF_ERROR(resize(d, n));
+    return n > 0 ? device_upload(dev_, p_, host, n * static_cast<int64_t>(sizeof(T))) : Status::Ok();
+  }
+  // resize to o's size on o's device and copy o's contents
+  Status copy_from(const DevBuf& o) {
+    MC_RETURN_IF_ERROR(resize(o.dev_, o.n_));
+    return device_copy(dev_, p_, o.p_, n_ * static_cast<int64_t>(sizeof(T)));
+  }
+  Status download(T* host, int64_t n, int64_t offset = 0) const {
+    return n > 0 ? device_download(dev_, host, p_ + offset, n * static_cast<int64_t>(sizeof(T))) : Status::Ok();
+  }
+
+  T* data() const { return p_; }
+  int64_t size() const { return n_; }
+
+ private:
+  void release() {
+    if (p_) device_free(dev_, p_);
+    p_ = nullptr;
+    n_ = 0;
+  }
+  Device dev_ = Device::CPU;
+  T* p_ = nullptr;
+  int64_t n_ = 0;
+};
+
+}  // namespace mc
