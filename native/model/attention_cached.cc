@@ -14,20 +14,9 @@ Status attention_cached_forward_cpu(float* out, const float* q, const float* k, 
   MC_RETURN_IF_ERROR(attention_check_segments("attention_cached", seg, S, N));
   const int64_t M = N - q0;
   if (M <= 0) return Status::Ok();
-  // segment of every token and, per segment, the visible key runs (earlier non-noise segments of the
-  // same sample, merged when adjacent, then the segment itself)
-  std::vector<int32_t> seg_of(static_cast<size_t>(N));
-  for (int64_t s = 0; s < S; ++s)
-    for (int64_t i = seg[s * 4]; i < seg[s * 4 + 1]; ++i) seg_of[i] = static_cast<int32_t>(s);
-  std::vector<std::vector<std::pair<int64_t, int64_t>>> runs(static_cast<size_t>(S));
-  for (int64_t s = 0; s < S; ++s) {
-    auto& r = runs[s];
-    for (int64_t t = 0; t < s; ++t) {
-      if (seg[t * 4 + 3] != seg[s * 4 + 3] || seg[t * 4 + 2] == kAttnNoise) continue;
-      if (!r.empty() && r.back().second == seg[t * 4]) r.back().second = seg[t * 4 + 1];
-      else r.emplace_back(seg[t * 4], seg[t * 4 + 1]);
-    }
-  }
+  // visible key ranges of every new query (the same ranges the CUDA kernel walks)
+  std::vector<int32_t> off, rng;
+  attention_cached_ranges(seg, S, N, q0, &off, &rng);
   const int64_t G = H / Hkv;
   // Two passes per (query, head): all visible scores into a scratch row (contiguous dot products the
   // compiler vectorises), then one max, one exp sweep and a weighted sum of V rows.
@@ -36,14 +25,11 @@ Status attention_cached_forward_cpu(float* out, const float* q, const float* k, 
     thread_local std::vector<int64_t> idx;
     std::vector<float> acc(static_cast<size_t>(hd));
     for (int64_t w = b; w < e; ++w) {
-      const int64_t m = w / H, h = w % H, i = q0 + m, g = h / G;
-      const int64_t s = seg_of[i];
+      const int64_t m = w / H, h = w % H, g = h / G;
       const float* qi = q + (m * H + h) * hd;
       idx.clear();
-      for (auto& r : runs[s])
-        for (int64_t j = r.first; j < r.second; ++j) idx.push_back(j);
-      const int64_t own0 = seg[s * 4], own1 = seg[s * 4 + 2] == kAttnCausal ? i + 1 : seg[s * 4 + 1];
-      for (int64_t j = own0; j < own1; ++j) idx.push_back(j);
+      for (int32_t r = off[m]; r < off[m + 1]; ++r)
+        for (int64_t j = rng[2 * r]; j < rng[2 * r + 1]; ++j) idx.push_back(j);
       const int64_t nv = static_cast<int64_t>(idx.size());
       if (static_cast<int64_t>(sc.size()) < nv) sc.resize(static_cast<size_t>(nv));
       float mx = -INFINITY;
@@ -74,6 +60,31 @@ Status attention_cached_forward_cpu(float* out, const float* q, const float* k, 
     }
   });
   return Status::Ok();
+}
+
+void attention_cached_ranges(const int32_t* seg, int64_t S, int64_t N, int64_t q0, std::vector<int32_t>* off,
+                             std::vector<int32_t>* rng) {
+  off->assign(1, 0);
+  rng->clear();
+  int64_t s = 0;
+  for (int64_t i = q0; i < N; ++i) {
+    while (s + 1 < S && seg[s * 4 + 1] <= i) ++s;
+    int32_t open_start = -1, open_end = -1;  // the run being merged
+    for (int64_t t = 0; t < s; ++t) {
+      if (seg[t * 4 + 3] != seg[s * 4 + 3] || seg[t * 4 + 2] == kAttnNoise) continue;
+      if (open_end == seg[t * 4]) {
+        open_end = seg[t * 4 + 1];
+      } else {
+        if (open_start >= 0) rng->insert(rng->end(), {open_start, open_end});
+        open_start = seg[t * 4];
+        open_end = seg[t * 4 + 1];
+      }
+    }
+    if (open_start >= 0) rng->insert(rng->end(), {open_start, open_end});
+    const int32_t own1 = seg[s * 4 + 2] == kAttnCausal ? static_cast<int32_t>(i + 1) : seg[s * 4 + 1];
+    rng->insert(rng->end(), {seg[s * 4], own1});
+    off->push_back(static_cast<int32_t>(rng->size() / 2));
+  }
 }
 
 }  // namespace mc

@@ -59,6 +59,24 @@ class DevBuf {
     MC_RETURN_IF_ERROR(resize(o.dev_, o.n_));
     return device_copy(dev_, p_, o.p_, n_ * static_cast<int64_t>(sizeof(T)));
   }
+  // resize to n on device d keeping the first min(n, size) elements (the rest zero)
+  Status grow(Device d, int64_t n) {
+    if (d == dev_ && n == n_) return Status::Ok();
+    DevBuf next;
+    MC_RETURN_IF_ERROR(next.resize(d, n));
+    const int64_t keep = n < n_ ? n : n_;
+    if (keep > 0) {
+      if (d != dev_) return Status::Error(Code::E_DEVICE, "DevBuf::grow: cannot keep contents across devices");
+      MC_RETURN_IF_ERROR(device_copy(d, next.p_, p_, keep * static_cast<int64_t>(sizeof(T))));
+    }
+    *this = std::move(next);
+    return Status::Ok();
+  }
+  // resize to n on o's device and copy o's first n elements
+  Status copy_prefix_from(const DevBuf& o, int64_t n) {
+    MC_RETURN_IF_ERROR(resize(o.dev_, n));
+    return device_copy(dev_, p_, o.p_, n * static_cast<int64_t>(sizeof(T)));
+  }
   Status download(T* host, int64_t n, int64_t offset = 0) const {
     return n > 0 ? device_download(dev_, host, p_ + offset, n * static_cast<int64_t>(sizeof(T))) : Status::Ok();
   }

@@ -93,9 +93,10 @@ class KvCacheHandle : public Napi::ObjectWrap<KvCacheHandle> {
     c->cache.k.resize(cache.k.size());
     c->cache.v.resize(cache.v.size());
     for (size_t l = 0; l < cache.k.size(); ++l) {
-      const size_t rows = cache.cap ? cache.k[l].size() / static_cast<size_t>(cache.cap) : 0;
-      c->cache.k[l].assign(cache.k[l].begin(), cache.k[l].begin() + static_cast<std::ptrdiff_t>(rows * cache.n));
-      c->cache.v[l].assign(cache.v[l].begin(), cache.v[l].begin() + static_cast<std::ptrdiff_t>(rows * cache.n));
+      const int64_t row = cache.cap ? cache.k[l].size() / cache.cap : 0;  // floats per cached token
+      Status st = c->cache.k[l].copy_prefix_from(cache.k[l], row * cache.n);
+      if (st.ok()) st = c->cache.v[l].copy_prefix_from(cache.v[l], row * cache.n);
+      if (!st.ok()) throw make_error(info.Env(), st);
     }
     return o;
   }

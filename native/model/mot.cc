@@ -15,18 +15,6 @@
 #include "rows.h"
 
 namespace mc {
-namespace {
-
-// CPU-only helpers of cached inference (infer), which has no CUDA path yet.
-void linear_fwd_cpu(float* y, const float* x, const float* W, const float* b, int64_t R, int64_t in, int64_t out,
-                    float beta = 0.f) {
-  if (R == 0) return;
-  gemm_cpu(false, true, R, out, in, 1.f, x, in, W, in, beta, y, out);
-  if (b) bias_add_cpu(y, y, b, R, out);
-}
-
-}  // namespace
-
 #define TRY MC_RETURN_IF_ERROR
 
 MotModel::MotModel(const MotConfig& cfg, std::vector<float*> params, std::vector<float*> grads, Device device)
@@ -448,14 +436,12 @@ Status MotModel::embed_inputs_backward() {
 
 Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
                        InferResult* res) {
-  if (dev_ != Device::CPU)
-    return Status::Error(Code::E_DEVICE, "model.infer: cached inference runs on the CPU backend only so far (this model's "
-                                         "parameters are on cuda); use a CPU model for sampling");
-  MC_RETURN_IF_ERROR(check_batch(b));
+  TRY(check_batch(b));
   have_forward_ = false;  // the training arena is reused below
   const int64_t D = cfg_.hidden, F = cfg_.mlp, hd = cfg_.head_dim, H = cfg_.heads, Hkv = cfg_.kv_heads;
   const int64_t qd = H * hd, kvd = Hkv * hd, V = cfg_.vocab, C = cfg_.latent_channels;
   const float eps = static_cast<float>(cfg_.rms_eps);
+  const Device d = dev_;
   const int64_t M = b.N, n0 = cache.n, Nt = n0 + M;
   // combined segment table
   std::vector<int32_t> seg(cache.seg);
@@ -472,24 +458,36 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
     seg.insert(seg.end(), row, row + 4);
   }
   const int64_t S = static_cast<int64_t>(seg.size() / 4);
-  MC_RETURN_IF_ERROR(attention_check_segments("model.infer", seg.data(), S, Nt));
-  // cache capacity (grown geometrically; rows past n are scratch for non-writing passes)
+  TRY(attention_check_segments("model.infer", seg.data(), S, Nt));
+  // the cache lives with the model; capacity grows geometrically (rows past n are scratch for
+  // non-writing passes)
+  if (cache.n > 0 && !cache.k.empty() && cache.k[0].device() != d)
+    return Status::Error(Code::E_DEVICE, "model.infer: argument 'cache' holds keys of a model on another device");
   if (static_cast<int64_t>(cache.k.size()) != cfg_.layers) {
-    cache.k.assign(static_cast<size_t>(cfg_.layers), {});
-    cache.v.assign(static_cast<size_t>(cfg_.layers), {});
+    cache.k.clear();
+    cache.v.clear();
+    cache.k.resize(static_cast<size_t>(cfg_.layers));
+    cache.v.resize(static_cast<size_t>(cfg_.layers));
     cache.cap = 0;
   }
-  if (Nt > cache.cap) {
-    int64_t cap = std::max<int64_t>(Nt, cache.cap * 2);
+  if (Nt > cache.cap || cache.k[0].device() != d) {
+    const int64_t cap = std::max<int64_t>(Nt, cache.cap * 2);
     for (int64_t l = 0; l < cfg_.layers; ++l) {
-      cache.k[l].resize(static_cast<size_t>(cap * kvd));
-      cache.v[l].resize(static_cast<size_t>(cap * kvd));
+      TRY(cache.k[l].grow(d, cap * kvd));
+      TRY(cache.v[l].grow(d, cap * kvd));
     }
     cache.cap = cap;
   }
   TRY(ensure_arena(b));
   TRY(embed_inputs());
-  std::vector<float> qs(M * qd), o(M * qd);
+  TRY(inf_q_.resize(d, M * qd));
+  TRY(inf_o_.resize(d, M * qd));
+  std::vector<int32_t> rng_off, rng;
+  if (d != Device::CPU) {  // the CUDA kernel walks precomputed key ranges (the CPU one builds them itself)
+    attention_cached_ranges(seg.data(), S, Nt, n0, &rng_off, &rng);
+    TRY(d_rng_off_.upload(d, rng_off.data(), static_cast<int64_t>(rng_off.size())));
+    TRY(d_rng_.upload(d, rng.data(), static_cast<int64_t>(rng.size())));
+  }
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   for (int64_t l = 0; l < cfg_.layers; ++l) {
     float* ks = cache.k[l].data() + n0 * kvd;
@@ -498,31 +496,40 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
       const int64_t n = n_rows(e);
       if (!n) continue;
       ExpertActs& A = acts_[l].e[e];
-      rmsnorm_forward_cpu(A.a.data(), A.rstd1.data(), xe_[e].data(), LP(l, e, kInputNorm), n, D, eps);
-      linear_fwd_cpu(A.q.data(), A.a.data(), LP(l, e, kQW), LP(l, e, kQB), n, D, qd);
-      linear_fwd_cpu(A.k.data(), A.a.data(), LP(l, e, kKW), LP(l, e, kKB), n, D, kvd);
-      linear_fwd_cpu(A.v.data(), A.a.data(), LP(l, e, kVW), LP(l, e, kVB), n, D, kvd);
-      rmsnorm_forward_cpu(A.q.data(), A.rq.data(), A.q.data(), LP(l, e, kQNorm), n * H, hd, eps);
-      rmsnorm_forward_cpu(A.k.data(), A.rk.data(), A.k.data(), LP(l, e, kKNorm), n * Hkv, hd, eps);
-      copy_rows_cpu(qs.data(), h_rows_[e].data(), A.q.data(), nullptr, n, qd, false);
-      copy_rows_cpu(ks, h_rows_[e].data(), A.k.data(), nullptr, n, kvd, false);
-      copy_rows_cpu(vs, h_rows_[e].data(), A.v.data(), nullptr, n, kvd, false);
+      TRY(K_.rmsnorm_forward(A.a.data(), A.rstd1.data(), xe_[e].data(), LP(l, e, kInputNorm), n, D, eps));
+      TRY(K_.linear_fwd(A.q.data(), A.a.data(), LP(l, e, kQW), LP(l, e, kQB), n, D, qd));
+      TRY(K_.linear_fwd(A.k.data(), A.a.data(), LP(l, e, kKW), LP(l, e, kKB), n, D, kvd));
+      TRY(K_.linear_fwd(A.v.data(), A.a.data(), LP(l, e, kVW), LP(l, e, kVB), n, D, kvd));
+      TRY(K_.rmsnorm_forward(qn_[e].data(), A.rq.data(), A.q.data(), LP(l, e, kQNorm), n * H, hd, eps));
+      TRY(K_.rmsnorm_forward(kn_[e].data(), A.rk.data(), A.k.data(), LP(l, e, kKNorm), n * Hkv, hd, eps));
+      TRY(K_.copy_rows(inf_q_.data(), d_rows_[e].data(), qn_[e].data(), nullptr, n, qd));
+      TRY(K_.copy_rows(ks, d_rows_[e].data(), kn_[e].data(), nullptr, n, kvd));
+      TRY(K_.copy_rows(vs, d_rows_[e].data(), A.v.data(), nullptr, n, kvd));
     }
-    rope_cpu(qs.data(), qs.data(), h_pos_.data(), M, H, hd, cfg_.rope_theta, false);
-    rope_cpu(ks, ks, h_pos_.data(), M, Hkv, hd, cfg_.rope_theta, false);
-    MC_RETURN_IF_ERROR(attention_cached_forward_cpu(o.data(), qs.data(), cache.k[l].data(), cache.v[l].data(), seg.data(), S, Nt,
-                                                    n0, H, Hkv, hd, scale));
+    TRY(K_.rope(inf_q_.data(), inf_q_.data(), d_pos_.data(), M, H, hd, cfg_.rope_theta, false));
+    TRY(K_.rope(ks, ks, d_pos_.data(), M, Hkv, hd, cfg_.rope_theta, false));
+    if (d == Device::CPU) {
+      TRY(attention_cached_forward_cpu(inf_o_.data(), inf_q_.data(), cache.k[l].data(), cache.v[l].data(), seg.data(), S,
+                                       Nt, n0, H, Hkv, hd, scale));
+    } else {
+#if defined(METACOT_WITH_CUDA)
+      TRY(attention_cached_forward_cuda(inf_o_.data(), inf_q_.data(), cache.k[l].data(), cache.v[l].data(),
+                                        d_rng_off_.data(), d_rng_.data(), M, H, Hkv, hd, scale));
+#else
+      return Status::Error(Code::E_DEVICE, "model.infer: this addon was built without CUDA");
+#endif
+    }
     for (int e = 0; e < 2; ++e) {
       const int64_t n = n_rows(e);
       if (!n) continue;
       ExpertActs& A = acts_[l].e[e];
-      copy_rows_cpu(A.oe.data(), nullptr, o.data(), h_rows_[e].data(), n, qd, false);
-      linear_fwd_cpu(xe_[e].data(), A.oe.data(), LP(l, e, kOW), nullptr, n, qd, D, 1.f);
-      rmsnorm_forward_cpu(A.b.data(), A.rstd2.data(), xe_[e].data(), LP(l, e, kPostNorm), n, D, eps);
-      linear_fwd_cpu(A.g.data(), A.b.data(), LP(l, e, kGateW), nullptr, n, D, F);
-      linear_fwd_cpu(A.u.data(), A.b.data(), LP(l, e, kUpW), nullptr, n, D, F);
-      swiglu_forward_cpu(A.h.data(), A.g.data(), A.u.data(), n * F);
-      linear_fwd_cpu(xe_[e].data(), A.h.data(), LP(l, e, kDownW), nullptr, n, F, D, 1.f);
+      TRY(K_.copy_rows(A.oe.data(), nullptr, inf_o_.data(), d_rows_[e].data(), n, qd));
+      TRY(K_.linear_fwd(xe_[e].data(), A.oe.data(), LP(l, e, kOW), nullptr, n, qd, D, 1.f));
+      TRY(K_.rmsnorm_forward(A.b.data(), A.rstd2.data(), xe_[e].data(), LP(l, e, kPostNorm), n, D, eps));
+      TRY(K_.linear_fwd(A.g.data(), A.b.data(), LP(l, e, kGateW), nullptr, n, D, F));
+      TRY(K_.linear_fwd(A.u.data(), A.b.data(), LP(l, e, kUpW), nullptr, n, D, F));
+      TRY(K_.swiglu_forward(A.h.data(), A.g.data(), A.u.data(), n * F));
+      TRY(K_.linear_fwd(xe_[e].data(), A.h.data(), LP(l, e, kDownW), nullptr, n, F, D, 1.f));
     }
   }
   const int fin_idx[2] = {layout_.final_norm_und, layout_.final_norm_gen};
@@ -533,20 +540,25 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
       if (kind_[i] == kTokText) { last = i; break; }
     if (last >= 0) {
       const int e = expert_of_[last];
-      std::vector<float> f(D), rs(1);
-      rmsnorm_forward_cpu(f.data(), rs.data(), xe_[e].data() + static_cast<int64_t>(row_of_[last]) * D, P(fin_idx[e]), 1, D, eps);
+      TRY(inf_f_.resize(d, D));
+      TRY(inf_rs_.resize(d, 1));
+      TRY(inf_logits_.resize(d, V));
+      TRY(K_.rmsnorm_forward(inf_f_.data(), inf_rs_.data(), xe_[e].data() + static_cast<int64_t>(row_of_[last]) * D,
+                             P(fin_idx[e]), 1, D, eps));
       const int lm = layout_.global_index[kLmHead] >= 0 ? layout_.global_index[kLmHead] : layout_.global_index[kEmbed];
-      linear_fwd_cpu(last_logits, f.data(), P(lm), nullptr, 1, D, V);
+      TRY(K_.linear_fwd(inf_logits_.data(), inf_f_.data(), P(lm), nullptr, 1, D, V));
+      TRY(inf_logits_.download(last_logits, V));
       r.has_logits = true;
     }
   }
   if (vel_out && n_noisy_) {
-    std::vector<float> f(n_noisy_ * D), rs(n_noisy_);
-    int64_t j = 0;
-    for (int64_t i = 0; i < M; ++i)
-      if (kind_[i] == kTokNoisyLatent) std::memcpy(&f[(j++) * D], xe_[1].data() + static_cast<int64_t>(row_of_[i]) * D, D * sizeof(float));
-    rmsnorm_forward_cpu(f.data(), rs.data(), f.data(), P(fin_idx[1]), n_noisy_, D, eps);
-    linear_fwd_cpu(vel_out, f.data(), P(layout_.global_index[kLlm2VaeW]), P(layout_.global_index[kLlm2VaeB]), n_noisy_, D, C);
+    TRY(inf_f_.resize(d, n_noisy_ * D));
+    TRY(inf_rs_.resize(d, n_noisy_));
+    TRY(K_.copy_rows(fnoisy_.data(), nullptr, xe_[1].data(), d_noisy_src_.data(), n_noisy_, D));
+    TRY(K_.rmsnorm_forward(inf_f_.data(), inf_rs_.data(), fnoisy_.data(), P(fin_idx[1]), n_noisy_, D, eps));
+    TRY(K_.linear_fwd(vel_.data(), inf_f_.data(), P(layout_.global_index[kLlm2VaeW]), P(layout_.global_index[kLlm2VaeB]),
+                      n_noisy_, D, C));
+    TRY(vel_.download(vel_out, n_noisy_ * C));
   }
   r.n_noisy = n_noisy_;
   if (write) {

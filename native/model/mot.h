@@ -17,7 +17,7 @@
 // Devices: the model runs where its parameters live (CPU or CUDA). Every kernel goes through Dispatch
 // (the op table's adapters for that device), the activation arena and the KV cache are DevBufs on that
 // device, the batch arrives in host memory and is uploaded, and the outputs (losses, logits,
-// velocities) come back to host memory. Cached inference (infer) runs on the CPU only so far.
+// velocities) come back to host memory.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -80,7 +80,7 @@ struct LayerActs {
 struct KvCache {
   int64_t n = 0;                           // cached tokens
   int64_t cap = 0;                         // allocated rows per layer
-  std::vector<std::vector<float>> k, v;    // per layer [cap, kv_heads*head_dim]
+  std::vector<DevBuf<float>> k, v;         // per layer [cap, kv_heads*head_dim], on the model's device
   std::vector<int32_t> seg;                // [S, 4] rows over [0, n)
   void clear() { n = 0; seg.clear(); }
 };
@@ -181,6 +181,9 @@ class MotModel {
   DevBuf<float> dq_seq_, dk_seq_, dv_seq_, do_seq_, dx_seq_, doe_[2], dqn_[2], dkn_[2], dfin_[2], dhead_ce_, dhead_vel_;
   DevBuf<float> dvit_h_, dvit_h1_, dvit_pe_, dlat_s1_, dlat_h1_;
   DevBuf<float> wscratch_;                   // weight-gradient sink for frozen norms
+  // cached inference
+  DevBuf<float> inf_q_, inf_o_, inf_f_, inf_rs_, inf_logits_;
+  DevBuf<int32_t> d_rng_off_, d_rng_;        // visible key ranges of the new queries (CUDA)
 };
 
 }  // namespace mc

@@ -29,7 +29,7 @@ export function registerDemo(program: Command): void {
     .option('--cfg-text <s>', 'text guidance scale at evaluation', nonNegative('--cfg-text'), 2)
     .option('--cfg-img <s>', 'image guidance scale at evaluation', nonNegative('--cfg-img'), 1.5)
     .option('--seed <n>', 'seed', nonNegative('--seed'), 1)
-    .option('--device <d>', 'where to train: cpu | cuda | auto (evaluation samples on the CPU)', deviceOption('--device'), 'cpu')
+    .option('--device <d>', 'where to train and evaluate: cpu | cuda | auto', deviceOption('--device'), 'cpu')
     .action(async (opts) => {
       const t0 = performance.now();
       const out = resolve(opts.out);
@@ -67,12 +67,9 @@ export function registerDemo(program: Command): void {
           p.stop();
         }
       };
-      // cached inference runs on the CPU: a model trained on the GPU is evaluated from a CPU copy
-      const evalModel = trained.model.device === 'cpu' ? trained.model : trained.model.copyTo('cpu');
-      const trainedEval = await evalRun('trained', evalModel);
-      if (evalModel !== trained.model) evalModel.dispose();
+      const trainedEval = await evalRun('trained', trained.model);
       trained.model.dispose();
-      const untrainedModel = MotModel.create(trained.prepared.modelConfig, { seed: cfg.seed, grads: false });
+      const untrainedModel = MotModel.create(trained.prepared.modelConfig, { seed: cfg.seed, grads: false, device: cfg.device });
       const untrainedEval = await evalRun('untrained', untrainedModel);
       untrainedModel.dispose();
       const copyEval = evaluateCopy(samples);

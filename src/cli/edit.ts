@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../model/safetensors.js';
 import { CFG_RENORM } from '../ops/sampler.js';
 import { DEFAULT_EDIT, editImage } from '../sample/edit.js';
 import { decodeImage, encodePng } from '../world/image.js';
-import { nonNegative } from './args.js';
+import { deviceOption, nonNegative } from './args.js';
 
 export function registerEdit(program: Command): void {
   program
@@ -30,6 +30,7 @@ export function registerEdit(program: Command): void {
     .option('--temperature <t>', 'CoT sampling temperature (0 = greedy)', nonNegative('--temperature'), 0)
     .option('--seed <n>', 'noise seed', nonNegative('--seed'), 0)
     .option('--ema', 'use the EMA weights of the checkpoint')
+    .option('--device <d>', 'cpu | cuda | auto (auto: CUDA when usable)', deviceOption('--device'), 'cpu')
     .action(async (opts) => {
       if (!existsSync(opts.checkpoint)) throw new Error(`--checkpoint: no such file '${opts.checkpoint}'`);
       const ck = loadCheckpoint(opts.checkpoint);
@@ -42,7 +43,7 @@ export function registerEdit(program: Command): void {
         throw new Error(`--image: cannot read '${opts.image}' as a picture: ${(e as Error).message.split('\n')[0]}`);
       }
       img = await resizeImage(img, ck.config.imageSize);
-      using model = modelFromCheckpoint(ck, { grads: false, weights: opts.ema ? 'ema' : 'model' });
+      using model = modelFromCheckpoint(ck, { grads: false, weights: opts.ema ? 'ema' : 'model', device: opts.device });
       const ctx = sampleContext(ck.config, tokenizer);
       const r = await editImage(model, ctx, img, opts.instruction, {
         think: opts.think,

@@ -5,6 +5,7 @@
 import type { AdamW } from '../train/optimizer.js';
 import { Tensor } from '../native/tensor.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
+import type { Device } from '../native/binding.js';
 import { MotModel } from './model.js';
 import { type StTensor, asFloat32, f32Tensor, loadSafetensors, saveSafetensors } from './safetensors.js';
 
@@ -87,8 +88,11 @@ export function loadCheckpoint(path: string): CheckpointData {
 }
 
 /** A model holding the checkpoint's weights (checked name by name and shape by shape against the layout). */
-export function modelFromCheckpoint(ck: CheckpointData, opts: { grads?: boolean; weights?: 'model' | 'ema' } = {}): MotModel {
-  const model = MotModel.create(ck.config, { grads: opts.grads });
+export function modelFromCheckpoint(
+  ck: CheckpointData,
+  opts: { grads?: boolean; weights?: 'model' | 'ema'; device?: Device | 'auto' } = {},
+): MotModel {
+  const model = MotModel.create(ck.config, { grads: opts.grads, device: opts.device });
   try {
     const src = opts.weights === 'ema' ? ck.ema : ck.params;
     if (!src) throw new Error('checkpoint: no EMA weights stored');

@@ -79,7 +79,7 @@ export class MotModel implements Disposable {
   readonly layout: NativeParamSpec[];
   readonly params: Tensor<'f32'>[];
   readonly grads: Tensor<'f32'>[] | null;
-  /** where the parameters live and the model runs (cached inference: the CPU only, so far) */
+  /** where the parameters live and the model runs */
   readonly device: Device;
   private handle: NativeModelHandle;
   private disposedFlag = false;
@@ -187,11 +187,9 @@ export class MotModel implements Disposable {
     }
   }
 
-  /** Cached inference over new tokens (see native/model/mot.h MotModel::infer); CPU models only, so far. */
+  /** Cached inference over new tokens (see native/model/mot.h MotModel::infer); the cache lives on the model's device. */
   async infer(cache: KvCache, batch: HostBatch, opts: InferOptions = {}): Promise<InferResult> {
     this.live('infer');
-    if (this.device !== 'cpu')
-      throw new MetacotError('E_DEVICE', `model.infer: cached inference runs on the CPU backend only so far; this model is on ${this.device} (use model.copyTo('cpu'))`);
     const site = new Error();
     const bt = new BatchTensors(batch, this.config.vitPatchDim, this.config.latentChannels);
     let logits: Tensor | null = null;
