@@ -7,8 +7,8 @@
 # Prepare on the development machine first (builds the addon, compiles the JS, packs node):
 #   bash bench/gpu/prepare.sh
 # then run this there, carrying what prepare.sh printed, e.g. with the device tool:
-#   run(command="bash bench/gpu/check.sh", carry=[build/Release, build/gpu-js, build/gpu,
-#       node_modules/node-addon-api, node_modules/node-api-headers], timeout_s=540)
+#   run(command="bash bench/gpu/check.sh", carry=[build/Release, build/gpu-js, build/gpu, node_modules/zod,
+#       node_modules/node-addon-api, node_modules/node-api-headers], timeout_s=560)
 # The GPU machine has CUDA 13, CMake and PyTorch but maybe no Node.js: the carried build/gpu/node.xz
 # is unpacked when `node` is missing; the carried addon is rebuilt there with CMake if it won't load.
 set -uo pipefail
@@ -35,9 +35,13 @@ fi
 "$NODE" --version || { echo "check: no usable node"; exit 2; }
 
 export METACOT_ADDON_DIR=$PWD/build/Release METACOT_DEVICE=cuda
-probe() { "$NODE" -e "import('$PWD/build/gpu-js/src/native/loader.js').then((m) => { const b = m.loadBackend(); console.log('backend', b.device, JSON.stringify(b.info.cuda ?? {})); process.exit(b.device === 'cuda' ? 0 : 3); }, (e) => { console.error(e.message); process.exit(3); })"; }
+# exit 0: CUDA in use; 3: the CUDA addon did not load (rebuild it here); 4: it loaded but no device is usable
+probe() { METACOT_DEVICE=auto "$NODE" -e "import('$PWD/build/gpu-js/src/native/loader.js').then((m) => { const b = m.loadBackend(); console.log('backend', b.device, JSON.stringify(b.info.cuda ?? {}), b.fallbackReasons.join('; ')); process.exit(b.device === 'cuda' ? 0 : b.fallbackReasons.some((r) => /loaded but/.test(r)) ? 4 : 3); }, (e) => { console.error(e.message); process.exit(3); })"; }
 step "addon"
-if ! probe; then
+probe
+probe_rc=$?
+if [ $probe_rc -eq 4 ]; then echo "check: the CUDA addon loads but no device is usable (see above)"; exit 2; fi
+if [ $probe_rc -ne 0 ]; then
   step "the carried addon does not load here: rebuilding with CMake"
   PATH="$(dirname "$NODE"):$PATH" cmake -S . -B build/gpu-rebuild -DCMAKE_BUILD_TYPE=Release -DMETACOT_CUDA=on \
     -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" >/dev/null &&
@@ -47,21 +51,23 @@ if ! probe; then
   probe || exit 2
 fi
 
-OPS="$NODE build/gpu-js/bench/gpu/ops.js --shapes bench/gpu/shapes.json --out $OUT"
+OPS="$NODE build/gpu-js/bench/gpu/ops.js --shapes bench/gpu/shapes.json"
 step "parity: every CUDA op against the CPU"
-timeout 120 $OPS --parity-only
+timeout 90 $OPS --parity-only --out "$OUT"
 parity_rc=$?
+step "parity again with the fp32 SIMT attention path (METACOT_ATTN_CUDA=simt): tells the mask plumbing from the tensor-core path"
+METACOT_ATTN_CUDA=simt timeout 60 $OPS --parity-only --out "$OUT/simt" | grep -v '^PASS' | grep -i attention
 
-step "PyTorch peer"
-timeout 240 python3 bench/gpu/peers/torch_gpu.py bench/gpu/shapes.json "$OUT/peer.json"
+step "PyTorch peer: matmul, SDPA / flex_attention with our mask, copy bandwidth"
+timeout 150 python3 bench/gpu/peers/torch_gpu.py bench/gpu/shapes.json "$OUT/peer.json"
 
-step "ours: parity again, benchmarks, table"
-timeout 150 $OPS --peer "$OUT/peer.json" > "$OUT/ours.log" 2>&1
+step "ours: parity, benchmarks, the model (CUDA vs CPU step, training step and MFU, PyTorch eager / compile), table"
+timeout 240 $OPS --out "$OUT" --peer "$OUT/peer.json" > "$OUT/ours.log" 2>&1
 ours_rc=$?
 grep -v '^PASS' "$OUT/ours.log" | head -80
 
 sanitizer="not run"
-left=$((450 - (SECONDS - start)))
+left=$((510 - (SECONDS - start)))
 if command -v compute-sanitizer >/dev/null && [ "$left" -gt 40 ]; then
   step "compute-sanitizer memcheck on the parity suite (${left} s left)"
   if timeout "$left" compute-sanitizer --tool memcheck --error-exitcode 9 $OPS --parity-only --out "$OUT/sanitizer" > "$OUT/sanitizer.log" 2>&1; then

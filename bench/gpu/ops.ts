@@ -10,11 +10,18 @@
 //   node build/gpu-js/bench/gpu/ops.js --out DIR [--peer peer.json] [--shapes shapes.json] [--parity-only] [--no-parity]
 //   --cpu-dry-run: the benchmark code on the CPU backend with the shapes cut down (checks this script
 //   here, before a GPU minute is spent on it; its figures mean nothing).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type ParityResult, checkParity, parityCases } from '../../src/check/parity.js';
+import type { HostBatch } from '../../src/model/batch.js';
+import { type ModelConfig, preset } from '../../src/model/config.js';
+import { MotModel } from '../../src/model/model.js';
+import { buildBatch, editSample } from '../../src/model/synthetic-batch.js';
+import { attentionPairs, trainStepFlops } from '../../src/train/flops.js';
+import { writeInputs } from '../block.js';
 import { loadBackend } from '../../src/native/loader.js';
 import { Tensor } from '../../src/native/tensor.js';
 import { type OpCall, runCall, timeCall } from '../../src/ops/registry.js';
@@ -173,6 +180,127 @@ function benchSampler(shapes: Shapes): Record<string, { ms: number; GBps: number
   return out;
 }
 
+// --- the MoT model: CUDA vs CPU step parity, our training step (MFU), PyTorch eager / compile ---
+
+interface ModelShape {
+  name: string;
+  cfg: ModelConfig;
+  batch: HostBatch;
+}
+
+function stepFlops(cfg: ModelConfig, b: HostBatch): number {
+  let text = 0;
+  let vit = 0;
+  let latent = 0;
+  let noisy = 0;
+  for (const k of b.kind) {
+    if (k === 0) text++;
+    else if (k === 1) vit++;
+    else latent++;
+    if (k === 3) noisy++;
+  }
+  const ceRows = b.ceTargets ? b.ceTargets.reduce((a, t) => a + (t >= 0 ? 1 : 0), 0) : 0;
+  return trainStepFlops(cfg, { tokens: b.kind.length, textTokens: text, vitTokens: vit, latentTokens: latent, ceRows, noisyRows: noisy, attnPairs: attentionPairs(b.seg) });
+}
+
+function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** One forward+backward of the same weights and batch on the CPU and on CUDA: losses and every gradient. */
+async function modelParity(shape: ModelShape): Promise<Record<string, unknown>> {
+  using cpu = MotModel.create(shape.cfg, { seed: 3 });
+  using gpu = cpu.copyTo(device, { grads: true });
+  const a = await cpu.forward(shape.batch);
+  const b = await gpu.forward(shape.batch);
+  await cpu.backward();
+  await gpu.backward();
+  let worst = { name: '', rel: 0 };
+  let nonFinite = '';
+  cpu.grads!.forEach((g, i) => {
+    const ref = g.download() as Float32Array;
+    const got = gpu.grads![i].download() as Float32Array;
+    if (!got.every(Number.isFinite)) nonFinite ||= cpu.layout[i].name;
+    const r = relNorm(got, ref);
+    if (Math.hypot(...ref.subarray(0, 4096)) > 0 && r > worst.rel) worst = { name: cpu.layout[i].name, rel: r };
+  });
+  const lossRel = Math.abs(b.loss - a.loss) / Math.abs(a.loss);
+  const pass = lossRel < 2e-2 && worst.rel < 6e-2 && !nonFinite;
+  console.log(`model parity ${shape.name}: loss cpu ${a.loss.toFixed(5)} cuda ${b.loss.toFixed(5)} (rel ${lossRel.toExponential(1)}), worst grad ${worst.name} rel ${worst.rel.toExponential(1)}${nonFinite ? `, NON-FINITE ${nonFinite}` : ''} -> ${pass ? 'PASS' : 'FAIL'}`);
+  return { status: pass ? 'pass' : 'fail', lossCpu: a.loss, lossCuda: b.loss, lossRel, worstGrad: worst, nonFinite };
+}
+
+/** Our training step's model work on CUDA (zeroGrad, forward, backward), median ms, and the MFU. */
+async function modelStep(shape: ModelShape, outDir: string, peakFlops: number): Promise<Record<string, unknown>> {
+  using model = MotModel.create(shape.cfg, { seed: 3, device });
+  const flops = stepFlops(shape.cfg, shape.batch);
+  const times: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const t0 = performance.now();
+    model.zeroGrad();
+    await model.forward(shape.batch);
+    await model.backward();
+    if (i >= 2) times.push(performance.now() - t0);
+  }
+  const ms = median(times);
+  const res: Record<string, unknown> = {
+    tokens: shape.batch.kind.length,
+    ms,
+    TFLOPs: flops / ms / 1e9,
+    mfu_vs_989: flops / (ms / 1000) / 989e12,
+    mfu_vs_our_gemm: flops / (ms / 1000) / peakFlops,
+  };
+  console.log(`model step ${shape.name}: ${ms.toFixed(2)} ms, ${(flops / ms / 1e9).toFixed(1)} TFLOP/s, MFU ${(100 * (res.mfu_vs_989 as number)).toFixed(1)}% of 989`);
+  // the PyTorch peer on the same weights and batch (bf16 autocast; eager, then torch.compile)
+  const dir = join(outDir, `block-${shape.name.replace(/[^a-z0-9.]+/gi, '_')}`);
+  mkdirSync(dir, { recursive: true });
+  writeInputs(dir, model, shape.batch, 1, 1);
+  for (const mode of ['eager', 'compile'] as const) {
+    const args = [join(here, '..', '..', '..', '..', 'bench', 'peers', 'mot_torch.py'), '--dir', dir, '--device', device, '--reps', dryRun ? '1' : '6', '--warmup', dryRun ? '0' : '2'];
+    if (device === 'cuda') args.push('--bf16');
+    if (mode === 'compile') args.push('--compile', '--variants', 'grouped');
+    if (mode === 'compile' && dryRun) continue; // torch.compile is for the GPU figure only
+    const r = spawnSync(process.env.METACOT_PYTHON ?? 'python3', args, { encoding: 'utf8', timeout: mode === 'compile' ? 240_000 : 120_000 });
+    const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+    try {
+      const j = JSON.parse(line) as { fwdbwd_ms: number; routing: string };
+      res[`torch_${mode}`] = j;
+      console.log(`model step ${shape.name}: PyTorch ${mode} (${j.routing}) ${j.fwdbwd_ms.toFixed(2)} ms`);
+    } catch {
+      res[`torch_${mode}`] = { error: `${r.error?.message ?? ''} ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`.trim() };
+      console.log(`model step ${shape.name}: PyTorch ${mode} failed: ${JSON.stringify(res[`torch_${mode}`])}`);
+    }
+  }
+  return res;
+}
+
+function modelShapes(): { parity: ModelShape; step: ModelShape } {
+  if (dryRun) {
+    const cfg = preset('tiny', { layers: 1 });
+    const small = { latent: 16, vit: 16, instr: 4, cot: 12 };
+    const batch = buildBatch(cfg, [...editSample(0, small), ...editSample(1, small)], 5);
+    return { parity: { name: 'tiny dry run', cfg, batch }, step: { name: 'tiny dry run', cfg, batch } };
+  }
+  const mid = { latent: 128, vit: 128, instr: 24, cot: 104 };
+  const parityCfg = preset('qwen2.5-0.5b-mot', { layers: 2, vocab: 4096 });
+  const big = { latent: 256, vit: 256, instr: 32, cot: 224 };
+  const stepCfg = preset('qwen2.5-0.5b-mot', { layers: 4 });
+  return {
+    parity: { name: '0.5B dims, 2 layers, 1024 tokens', cfg: parityCfg, batch: buildBatch(parityCfg, [...editSample(0, mid), ...editSample(1, mid)], 5) },
+    step: {
+      name: 'qwen2.5-0.5b-mot, 4 layers, 4096 tokens',
+      cfg: stepCfg,
+      batch: buildBatch(stepCfg, [0, 1, 2, 3].flatMap((s) => editSample(s, big)), 6),
+    },
+  };
+}
+
 // --- the table ---
 type Row = [string, string, string, string, string];
 function table(rows: Row[]): string {
@@ -204,11 +332,20 @@ function summarise(ours: Record<string, any>, peer: Record<string, any> | null, 
   const copy = peer?.copy?.GBps as number | undefined;
   for (const [name, o] of Object.entries(ours.sampler ?? {}) as [string, any][])
     rows.push([`sampler ${name}`, `${o.GBps.toFixed(0)} GB/s`, copy ? `copy ${copy.toFixed(0)} GB/s` : '-', copy ? `${(o.GBps / copy).toFixed(2)} of copy` : '-', '']);
-  rows.push(['MoT block fwd+bwd, train step MFU', 'not run: the model runs on the CPU backend only so far', '', '', '>= 1.2x eager']);
+  const mp = ours.model?.parity;
+  if (mp) rows.push(['model step parity (CUDA vs CPU)', `loss rel ${mp.lossRel.toExponential(1)}, grads <= ${mp.worstGrad.rel.toExponential(1)}`, '', '', mp.status === 'pass' ? 'ok' : 'FAIL']);
+  const ms = ours.model?.step;
+  if (ms) {
+    const e = ms.torch_eager?.fwdbwd_ms as number | undefined;
+    const c = ms.torch_compile?.fwdbwd_ms as number | undefined;
+    rows.push(['MoT fwd+bwd vs PyTorch eager (bf16)', `${ms.ms.toFixed(2)} ms`, e ? `${e.toFixed(2)} ms` : 'failed', ratio(e, ms.ms), '>= 1.2x']);
+    rows.push(['MoT fwd+bwd vs torch.compile', `${ms.ms.toFixed(2)} ms`, c ? `${c.toFixed(2)} ms` : 'failed', ratio(c, ms.ms), '']);
+    rows.push(['train step MFU (0.5B, 4 layers)', `${(100 * ms.mfu_vs_989).toFixed(1)}% of 989 TFLOP/s`, `${(100 * ms.mfu_vs_our_gemm).toFixed(0)}% of our GEMM`, '', '']);
+  }
   return table(rows);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const outDir = arg('--out') ?? 'gpu-results';
   mkdirSync(outDir, { recursive: true });
   const shapesPath = arg('--shapes') ?? join(here, 'shapes.json');
@@ -252,12 +389,26 @@ function main(): void {
     }
     writeJsonAtomic(join(outDir, 'ours.json'), result);
   }
+  if (!flag('--no-model')) {
+    const ms = modelShapes();
+    result.model = {};
+    try {
+      result.model.parity = await modelParity(ms.parity);
+      writeJsonAtomic(join(outDir, 'ours.json'), result);
+      const peak = result.gemm?.['4096^3']?.TFLOPs ? result.gemm['4096^3'].TFLOPs * 1e12 : 989e12;
+      result.model.step = await modelStep(ms.step, outDir, peak);
+    } catch (e) {
+      result.model_error = (e as Error).message;
+      console.error(`model: ${(e as Error).message}`);
+    }
+    writeJsonAtomic(join(outDir, 'ours.json'), result);
+  }
   const peerPath = arg('--peer');
   const peer = peerPath && existsSync(peerPath) ? JSON.parse(readFileSync(peerPath, 'utf8')) : null;
   const summary = summarise(result, peer, result.parity);
   writeFileSync(join(outDir, 'summary.txt'), `${summary}\n`);
   console.log(`\n${summary}`);
-  process.exit(result.parity.some((r: ParityResult) => r.status === 'fail') ? 1 : 0);
+  process.exit(result.parity.some((r: ParityResult) => r.status === 'fail') || result.model?.parity?.status === 'fail' ? 1 : 0);
 }
 
-main();
+await main();

@@ -13,6 +13,6 @@ NODE_BIN=$(readlink -f "$(command -v node)")
 if [ ! -f build/gpu/node.xz ] || [ "$NODE_BIN" -nt build/gpu/node.xz ]; then
   xz -T0 -6 -c "$NODE_BIN" > build/gpu/node.xz.tmp && mv build/gpu/node.xz.tmp build/gpu/node.xz
 fi
-du -sh build/Release build/gpu-js build/gpu node_modules/node-addon-api node_modules/node-api-headers
-echo 'carry: ["build/Release", "build/gpu-js", "build/gpu", "node_modules/node-addon-api", "node_modules/node-api-headers"]'
-echo 'command: bash bench/gpu/check.sh   (timeout_s 540)'
+du -sh build/Release build/gpu-js build/gpu node_modules/zod node_modules/node-addon-api node_modules/node-api-headers
+echo 'carry: ["build/Release", "build/gpu-js", "build/gpu", "node_modules/zod", "node_modules/node-addon-api", "node_modules/node-api-headers"]'
+echo 'command: bash bench/gpu/check.sh   (timeout_s 560)'

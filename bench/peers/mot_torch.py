@@ -37,6 +37,11 @@ Variants (all exact; the fastest is the peer figure), --variants:
 GQA: k/v expanded to the query heads with expand + reshape (HF's repeat_kv).
 The boolean mask, position tables and index tensors are built once, outside the timed region (a data
 loader would); everything from the embeddings to the gradients is timed.
+
+On a GPU (bench/gpu/check.sh): --device cuda puts the weights, the batch and every tensor built from it
+on the device (fp32 weights), --bf16 runs the forward under torch.autocast(bfloat16) (matmuls and SDPA
+in bf16 with fp32 accumulation, as ours), --compile wraps the forward in torch.compile; timings then
+synchronise the device before each clock read.
 """
 import argparse
 import json
@@ -298,17 +303,33 @@ def load(dirname):
     return man, params, batch
 
 
+SYNC = lambda: None  # torch.cuda.synchronize on a GPU
+
+
+def with_autocast(f, device):
+    """f's ops under bf16 autocast (matmuls and attention in bf16, reductions kept in fp32 by torch)"""
+    def g():
+        with torch.autocast(device_type=device, dtype=torch.bfloat16):
+            return f()
+    return g
+FORWARD = {}         # variant -> the (possibly autocast / compiled) forward
+
+
 def time_iters(m, zero, n):
     """n training steps' worth of work: gradients reset (set to None), forward, backward; per-iteration
     fwd / bwd / total ms (total includes the reset)"""
     fwd, bwd, tot = [], [], []
+    run = FORWARD.get(id(m), m.forward)
     for _ in range(n):
+        SYNC()
         tz = time.perf_counter()
         zero()
         t0 = time.perf_counter()
-        loss, _, _ = m.forward()
+        loss, _, _ = run()
+        SYNC()
         t1 = time.perf_counter()
         loss.backward()
+        SYNC()
         t2 = time.perf_counter()
         fwd.append((t1 - t0) * 1e3)
         bwd.append((t2 - t1) * 1e3)
@@ -330,10 +351,20 @@ def main():
                          "each (so the caller can interleave its own iterations), until 'quit'")
     ap.add_argument("--profile", action="store_true",
                     help="standalone: also print torch.profiler's per-op table (self CPU time) to stderr")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda")
+    ap.add_argument("--bf16", action="store_true", help="forward under torch.autocast(bfloat16)")
+    ap.add_argument("--compile", action="store_true", help="the forward through torch.compile")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     man, params, batch = load(a.dir)
     cfg = man["config"]
+    if a.device != "cpu":
+        global SYNC
+        dev = torch.device(a.device)
+        torch.set_default_device(dev)  # masks, tables and indices built from the batch land there too
+        params = {k: v.detach().to(dev).requires_grad_(True) for k, v in params.items()}
+        batch = {k: v.to(dev) for k, v in batch.items()}
+        SYNC = torch.cuda.synchronize
     plist = [params[s["name"]] for s in man["params"]]
 
     def zero():
@@ -342,15 +373,23 @@ def main():
 
     routings = a.variants.split(",")
     models = {r: Mot(cfg, params, batch, man["wCe"], man["wMse"], r) for r in routings}
+    for m in models.values():
+        f = m.forward
+        if a.bf16:
+            f = with_autocast(f, a.device)
+        if a.compile:
+            f = torch.compile(f)
+        FORWARD[id(m)] = f
     result = {"peer": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "attention": models[routings[0]].attn_name, "variants": routings}
+              "attention": models[routings[0]].attn_name, "variants": routings, "device": a.device,
+              "bf16": a.bf16, "compile": a.compile}
 
     def grads_flat():
         out = np.zeros(sum(int(np.prod(s["shape"])) for s in man["params"]), dtype="<f4")
         for s in man["params"]:
             g = params[s["name"]].grad
             if g is not None:
-                out[s["offset"]:s["offset"] + g.numel()] = g.reshape(-1).numpy()
+                out[s["offset"]:s["offset"] + g.numel()] = g.reshape(-1).float().cpu().numpy()
         return out
 
     # the agreement run: one forward+backward on fresh gradients, every gradient written out (from
@@ -360,7 +399,7 @@ def main():
     result["variant_check"] = {}
     for r in routings:
         zero()
-        loss, ce, mse = models[r].forward()
+        loss, ce, mse = FORWARD[id(models[r])]()
         loss.backward()
         g = grads_flat()
         if ref is None:

@@ -1,5 +1,7 @@
 #include "model_handle.h"
 
+#include "../device.h"
+
 #include <memory>
 #include <new>
 #include <string>
@@ -267,6 +269,9 @@ class ModelWorker : public Napi::AsyncWorker {
       } else {
         status_ = owner_->model()->backward();
       }
+      // a CUDA model: wait for the queued kernels, so the promise settles when the work is done (and
+      // an asynchronous kernel error belongs to this call, as with the ops)
+      if (status_.ok() && owner_->model()->device() != Device::CPU) status_ = device_sync(owner_->model()->device());
     } catch (const std::bad_alloc&) {
       status_ = Status::Error(Code::E_OOM, kind_ == kForward ? "model.forward: out of memory for activations" : "model.backward: out of memory");
     } catch (const std::exception& e) {
