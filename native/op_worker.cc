@@ -99,8 +99,8 @@ PreparedCall prepare(const Napi::CallbackInfo& info) {
   return call;
 }
 
-// Runs the kernel; converts anything thrown below (allocation failures in scratch buffers) into a Status.
-Status execute(const PreparedCall& c) {
+// The kernel's view of a prepared call (pointers into it: valid while the call lives).
+OpArgs op_args(const PreparedCall& c) {
   OpArgs a;
   a.t = c.views.data();
   a.nt = static_cast<int>(c.views.size());
@@ -108,6 +108,12 @@ Status execute(const PreparedCall& c) {
   a.ni = static_cast<int>(c.ints.size());
   a.f = c.floats.data();
   a.nf = static_cast<int>(c.floats.size());
+  return a;
+}
+
+// Runs the kernel; converts anything thrown below (allocation failures in scratch buffers) into a Status.
+Status execute(const PreparedCall& c) {
+  const OpArgs a = op_args(c);
   try {
     Status st = c.fn(a);
     if (st.ok() && c.device == Device::CUDA) st = device_sync(c.device);
@@ -181,13 +187,7 @@ Napi::Value TimeOp(const Napi::CallbackInfo& info) {
   if (reps < 1 || reps > 100000)
     throw make_error(env, Code::E_ARG, "timeOp: argument 'reps' expected an integer in 1..100000, received " + std::to_string(reps));
   PreparedCall call = prepare(info);
-  OpArgs a;
-  a.t = call.views.data();
-  a.nt = static_cast<int>(call.views.size());
-  a.i = call.ints.data();
-  a.ni = static_cast<int>(call.ints.size());
-  a.f = call.floats.data();
-  a.nf = static_cast<int>(call.floats.size());
+  const OpArgs a = op_args(call);
   std::vector<double> ms;
   Status st;
   try {

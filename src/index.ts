@@ -4,3 +4,6 @@ export type { DType, Device, NativeErrorCode } from './native/binding.js';
 export { MetacotError } from './native/errors.js';
 export { loadBackend, describeBackend } from './native/loader.js';
 export * as ops from './ops/index.js';
+export { timeCall, listOps } from './ops/registry.js';
+export { MotModel, KvCache } from './model/model.js';
+export { checkParity, parityCases } from './check/parity.js';

@@ -15,12 +15,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { type ParityResult, checkParity, parityCases } from '../../src/check/parity.js';
+import { type ParityResult, checkParity, parityCases, relNorm } from '../../src/check/parity.js';
 import type { HostBatch } from '../../src/model/batch.js';
 import { type ModelConfig, preset } from '../../src/model/config.js';
 import { MotModel } from '../../src/model/model.js';
 import { buildBatch, editSample } from '../../src/model/synthetic-batch.js';
-import { attentionPairs, trainStepFlops } from '../../src/train/flops.js';
+import { stepShapeOf, trainStepFlops } from '../../src/train/flops.js';
 import { writeInputs } from '../block.js';
 import { loadBackend } from '../../src/native/loader.js';
 import { Tensor } from '../../src/native/tensor.js';
@@ -188,30 +188,7 @@ interface ModelShape {
   batch: HostBatch;
 }
 
-function stepFlops(cfg: ModelConfig, b: HostBatch): number {
-  let text = 0;
-  let vit = 0;
-  let latent = 0;
-  let noisy = 0;
-  for (const k of b.kind) {
-    if (k === 0) text++;
-    else if (k === 1) vit++;
-    else latent++;
-    if (k === 3) noisy++;
-  }
-  const ceRows = b.ceTargets ? b.ceTargets.reduce((a, t) => a + (t >= 0 ? 1 : 0), 0) : 0;
-  return trainStepFlops(cfg, { tokens: b.kind.length, textTokens: text, vitTokens: vit, latentTokens: latent, ceRows, noisyRows: noisy, attnPairs: attentionPairs(b.seg) });
-}
-
-function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
+const stepFlops = (cfg: ModelConfig, b: HostBatch): number => trainStepFlops(cfg, stepShapeOf(b));
 
 /** One forward+backward of the same weights and batch on the CPU and on CUDA: losses and every gradient. */
 async function modelParity(shape: ModelShape): Promise<Record<string, unknown>> {

@@ -28,6 +28,17 @@ export interface ParityResult {
   outputs: OutputDiff[];
 }
 
+/** ||a - b|| / ||b|| (||a - b|| when b is all zeros), in float64 */
+export function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
+}
+
 export function compareOutputs(gpu: Float32Array, cpu: Float32Array, c: OpCase, output: number): OutputDiff {
   const atol = c.atol ?? 1e-5;
   const rtol = c.rtol ?? 1e-4;

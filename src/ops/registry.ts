@@ -1,7 +1,7 @@
 // defineOp: one place that turns "validate the arguments, then call op N of the native table" into a
 // synchronous function with an `.async` twin that runs on a libuv worker, so the event loop keeps
 // turning while a large kernel runs. Validation happens in TypeScript, before any native call.
-import type { NativeBinding } from '../native/binding.js';
+import type { NativeBinding, NativeTensorHandle } from '../native/binding.js';
 import { MetacotError, withCallerStack } from '../native/errors.js';
 import { loadBackend } from '../native/loader.js';
 import type { Tensor } from '../native/tensor.js';
@@ -30,14 +30,15 @@ export function listOps(): { name: string; cpu: boolean; cuda: boolean }[] {
   return binding().ops();
 }
 
+type NativeCall = [number, NativeTensorHandle[], number[], number[], number[][]];
+
+/** The native arguments of a call: op index, handles, ints, floats, and the shapes seen by TypeScript. */
+function nativeArgs(name: string, call: OpCall): NativeCall {
+  return [opIndex(name), call.tensors.map((t) => t.handle), call.ints ?? [], call.floats ?? [], call.tensors.map((t) => [...t.shape])];
+}
+
 export function runCall(name: string, call: OpCall): void {
-  binding().runOp(
-    opIndex(name),
-    call.tensors.map((t) => t.handle),
-    call.ints ?? [],
-    call.floats ?? [],
-    call.tensors.map((t) => [...t.shape]),
-  );
+  binding().runOp(...nativeArgs(name, call));
 }
 
 /**
@@ -47,26 +48,13 @@ export function runCall(name: string, call: OpCall): void {
 export function timeCall(name: string, call: OpCall, reps: number): Float64Array {
   if (!Number.isInteger(reps) || reps < 1 || reps > 100000)
     throw new MetacotError('E_ARG', `timeCall: argument 'reps' expected an integer in 1..100000, received ${String(reps)}`);
-  return binding().timeOp(
-    opIndex(name),
-    call.tensors.map((t) => t.handle),
-    call.ints ?? [],
-    call.floats ?? [],
-    call.tensors.map((t) => [...t.shape]),
-    reps,
-  );
+  return binding().timeOp(...nativeArgs(name, call), reps);
 }
 
 export async function runCallAsync(name: string, call: OpCall): Promise<void> {
   const site = new Error();
   try {
-    await binding().runOpAsync(
-      opIndex(name),
-      call.tensors.map((t) => t.handle),
-      call.ints ?? [],
-      call.floats ?? [],
-      call.tensors.map((t) => [...t.shape]),
-    );
+    await binding().runOpAsync(...nativeArgs(name, call));
   } catch (e) {
     throw withCallerStack(e, site);
   }

@@ -1,6 +1,7 @@
 // Model FLOPs of a training step (forward + backward = 3x forward), for throughput and MFU.
 // Per token: 2 x (active matmul parameters) for its expert's projections and MLP, plus the heads it
 // uses; attention 4 x hd x H per visible (query, key) pair forward.
+import type { HostBatch } from '../model/batch.js';
 import type { ModelConfig } from '../model/config.js';
 
 export interface StepShape {
@@ -44,4 +45,23 @@ export function attentionPairs(seg: ArrayLike<number>): number {
     pairs += len * earlier + own;
   }
   return pairs;
+}
+
+/** The step shape of a packed batch: token kinds, CE and noisy rows, visible attention pairs. */
+export function stepShapeOf(b: HostBatch): StepShape {
+  let text = 0;
+  let vit = 0;
+  let latent = 0;
+  let noisy = 0;
+  for (const k of b.kind) {
+    if (k === 0) text++;
+    else if (k === 1) vit++;
+    else {
+      latent++;
+      if (k === 3) noisy++;
+    }
+  }
+  let ce = 0;
+  if (b.ceTargets) for (const t of b.ceTargets) if (t >= 0) ce++;
+  return { tokens: b.ids.length, textTokens: text, vitTokens: vit, latentTokens: latent, ceRows: ce, noisyRows: noisy, attnPairs: attentionPairs(b.seg) };
 }

@@ -17,7 +17,7 @@ import { Rng, hashSeed } from '../world/rng.js';
 import { generateEdit } from '../world/sample.js';
 import { splitOf } from '../world/splits.js';
 import { generateQa } from '../world/understanding.js';
-import { attentionPairs } from './flops.js';
+import { stepShapeOf } from './flops.js';
 import type { BatchSource, TrainBatch } from './sft.js';
 
 export interface WorldMixture {
@@ -98,20 +98,5 @@ export class WorldSource implements BatchSource {
   }
 }
 
-export function shapeOf(b: HostBatch): TrainBatch['shape'] {
-  let text = 0;
-  let vit = 0;
-  let latent = 0;
-  let noisy = 0;
-  for (const k of b.kind) {
-    if (k === 0) text++;
-    else if (k === 1) vit++;
-    else {
-      latent++;
-      if (k === 3) noisy++;
-    }
-  }
-  let ce = 0;
-  if (b.ceTargets) for (const t of b.ceTargets) if (t >= 0) ce++;
-  return { tokens: b.ids.length, textTokens: text, vitTokens: vit, latentTokens: latent, ceRows: ce, noisyRows: noisy, attnPairs: attentionPairs(b.seg) };
-}
+/** the step shape of a packed batch (token kinds, head rows, attention pairs), for FLOPs */
+export const shapeOf: (b: HostBatch) => TrainBatch['shape'] = stepShapeOf;

@@ -4,6 +4,7 @@
 // AdamW steps on the GPU overfit a batch. Skipped, with the reason, where no CUDA device is usable.
 import { describe, expect, it } from 'vitest';
 
+import { relNorm } from '../../src/check/parity.js';
 import { sliceBatch } from '../../src/model/batch.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { KvCache, MotModel } from '../../src/model/model.js';
@@ -13,16 +14,6 @@ import { buildBatch, editAndUnderstanding, microConfig, randomizeParams } from '
 
 const backend = loadBackend();
 const onCuda = backend.device === 'cuda';
-
-function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 // micro (hd 8: the SIMT attention path) and a small one on the tensor-core path (hd 64)
 const configs: [string, ModelConfig][] = [
