@@ -50,8 +50,8 @@ Status MotModel::grad_or_scratch(float* g, int64_t n, float** out) {
     *out = g;
     return Status::Ok();
   }
-  TRY(wscratch_.resize(dev_, n));
-  TRY(wscratch_.zero());
+  // a sink: grown, never shrunk (D and head_dim alternate; a reallocation would synchronise a GPU)
+  if (wscratch_.size() < n || wscratch_.device() != dev_) TRY(wscratch_.resize(dev_, n));
   *out = wscratch_.data();
   return Status::Ok();
 }
@@ -463,14 +463,14 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
   // non-writing passes)
   if (cache.n > 0 && !cache.k.empty() && cache.k[0].device() != d)
     return Status::Error(Code::E_DEVICE, "model.infer: argument 'cache' holds keys of a model on another device");
-  if (static_cast<int64_t>(cache.k.size()) != cfg_.layers) {
+  if (static_cast<int64_t>(cache.k.size()) != cfg_.layers || (!cache.k.empty() && cache.k[0].device() != d)) {
     cache.k.clear();
     cache.v.clear();
     cache.k.resize(static_cast<size_t>(cfg_.layers));
     cache.v.resize(static_cast<size_t>(cfg_.layers));
     cache.cap = 0;
   }
-  if (Nt > cache.cap || cache.k[0].device() != d) {
+  if (Nt > cache.cap) {
     const int64_t cap = std::max<int64_t>(Nt, cache.cap * 2);
     for (int64_t l = 0; l < cfg_.layers; ++l) {
       TRY(cache.k[l].grow(d, cap * kvd));

@@ -134,7 +134,7 @@ class MotModel {
   float* G(int idx) const;  // nullptr when the owner is frozen
   float* LP(int64_t l, int e, int slot) const { return params_[layout_.layer_index(l, e, slot)]; }
   float* LG(int64_t l, int e, int slot) const { return G(layout_.layer_index(l, e, slot)); }
-  // a gradient buffer, or a zeroed scratch of n floats when the owner is frozen (norm backwards
+  // a gradient buffer, or a scratch sink of >= n floats when the owner is frozen (norm backwards
   // always write their weight gradient)
   Status grad_or_scratch(float* g, int64_t n, float** out);
   int64_t n_rows(int e) const { return static_cast<int64_t>(h_rows_[e].size()); }
