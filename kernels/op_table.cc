@@ -33,6 +33,7 @@ const OpDef kOps[] = {
     {"bias_add", op_bias_add_cpu, MC_CUDA(op_bias_add_cuda)},
     {"bias_grad", op_bias_grad_cpu, MC_CUDA(op_bias_grad_cuda)},
     {"gemm", op_gemm_cpu, MC_CUDA(op_gemm_cuda)},
+    {"gemm_grouped", op_gemm_grouped_cpu, MC_CUDA(op_gemm_grouped_cuda)},
     {"rmsnorm_forward", op_rmsnorm_forward_cpu, MC_CUDA(op_rmsnorm_forward_cuda)},
     {"rmsnorm_backward", op_rmsnorm_backward_cpu, MC_CUDA(op_rmsnorm_backward_cuda)},
     {"rope_forward", op_rope_forward_cpu, MC_CUDA(op_rope_forward_cuda)},

@@ -15,6 +15,8 @@
 //  bias_grad            dy[N,D], db[D]                                           accumulate                    -
 //  gemm                 A, B, C                                                  transA, transB, M, N, K,      alpha, beta
 //                                                                                batch, strideA, strideB, strideC
+//  gemm_grouped         A_0..A_{G-1}, B_0.., C_0..                               G, transA, transB, M_0..,     alpha, beta
+//                       (G independent dense products, see gemm/gemm.h)         N_0.., K_0..
 //  rmsnorm_forward      x[R,D], w[D], y[R,D], rstd[R]                            -                             eps
 //  rmsnorm_backward     x, w, rstd, dy, dx, dw                                   accumulate_dw                 -
 //  rope_forward         x[N,H,hd], pos[N] i32, y (may alias x)                   -                             theta

@@ -1059,4 +1059,17 @@ Status op_gemm_cpu(const OpArgs& a) {
   return Status::Ok();
 }
 
+Status op_gemm_grouped_cpu(const OpArgs& a) {
+  GemmGroupedArgs p;
+  MC_RETURN_IF_ERROR(gemm_grouped_check_args("gemm_grouped", a, &p));
+  // one product after the other, each across the pool (the CPU gains nothing from one launch)
+  for (int g = 0; g < p.G; ++g) {
+    const GemmGroup& q = p.g[g];
+    if (q.M == 0 || q.N == 0) continue;
+    gemm_impl(p.transA, p.transB, q.M, q.N, q.K, p.alpha, q.A, p.transA ? q.M : q.K, 0, q.B, p.transB ? q.K : q.N, 0,
+              p.beta, q.C, q.N, 0, 1);
+  }
+  return Status::Ok();
+}
+
 }  // namespace mc

@@ -162,6 +162,8 @@ __host__ __device__ constexpr int epi_col(int warp, int lane) { return warp_n0(w
 // Kernels
 // ---------------------------------------------------------------------------------------------
 
+__host__ __device__ constexpr int64_t n0_of(int64_t tn) { return tn * kBN; }
+
 struct GemmDims {
   int64_t M, N, K, batch, strideA, strideB, strideC, tiles_m, tiles_n;
   float alpha, beta;
@@ -233,85 +235,115 @@ __device__ __forceinline__ void mma_step(FragC (&acc)[kFM][kFN], const __nv_bflo
   }
 }
 
-// grid: x = tiles_m * tiles_n blocks (see tile_coords), z = batches (strided when batch > gridDim.z).
+// One 128 x 128 tile of C = alpha * op(A) op(B) + beta * C at (m0, n0) for one (A, B, C) triple: the
+// whole block, the shared buffers in smem; ends with a barrier (the buffers are free again).
 template <bool TA, bool TB, bool V>
-__global__ void __launch_bounds__(kThreads, kMinBlocks)
-    gemm_bf16_kernel(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, GemmDims d) {
+__device__ __forceinline__ void gemm_tile(const float* __restrict__ Ab, const float* __restrict__ Bb, float* __restrict__ Cb,
+                                          int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t m0, int64_t n0,
+                                          unsigned char* smem) {
   constexpr int a_cols = a_tile_cols(TA), b_cols = b_tile_cols(TB);
-  __shared__ __align__(128) unsigned char smem[kSmemBytes];
   __nv_bfloat16* const tiles = reinterpret_cast<__nv_bfloat16*>(smem);
   // stage s: A at tiles + (2s) * kStageElems, B at tiles + (2s + 1) * kStageElems
   const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
   const int wm = warp_m0(warp), wn = warp_n0(warp);
+  const int64_t nk = (K + kBK - 1) / kBK;
+
+  FragC acc[kFM][kFN];
+#pragma unroll
+  for (int mi = 0; mi < kFM; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < kFN; ++ni) nvcuda::wmma::fill_fragment(acc[mi][ni], 0.0f);
+
+  // Prologue: tile 0 into stage 0.
+  float ra[kGroups][4], rb[kGroups][4];  // staging registers of one K tile
+  load_tile<V, a_cols>(ra, Ab, feed_at(a_store_tile(TA, m0, 0, M, K), tid, a_cols, V));
+  load_tile<V, b_cols>(rb, Bb, feed_at(b_store_tile(TB, 0, n0, K, N), tid, b_cols, V));
+  store_tile<V, a_cols>(tiles, ra, tid);
+  store_tile<V, b_cols>(tiles + kStageElems, rb, tid);
+  __syncthreads();
+
+  // Tile kt is multiplied from stage kt&1 while tile kt+1 is loaded into registers (its global loads
+  // are in flight during the MMAs) and then stored into the other stage. That stage was last read in
+  // iteration kt-1, before the barrier that ended it, so one barrier per tile suffices.
+  for (int64_t kt = 0; kt < nk; ++kt) {
+    const int cur = static_cast<int>(kt & 1);
+    const bool more = kt + 1 < nk;
+    if (more) {
+      const int64_t k1 = (kt + 1) * kBK;
+      load_tile<V, a_cols>(ra, Ab, feed_at(a_store_tile(TA, m0, k1, M, K), tid, a_cols, V));
+      load_tile<V, b_cols>(rb, Bb, feed_at(b_store_tile(TB, k1, n0, K, N), tid, b_cols, V));
+    }
+    const __nv_bfloat16* sa = tiles + (2 * cur) * kStageElems;
+    const __nv_bfloat16* sb = tiles + (2 * cur + 1) * kStageElems;
+#pragma unroll
+    for (int kk = 0; kk < kBK; kk += 16) mma_step<TA, TB>(acc, sa, sb, wm, wn, kk);
+    if (more) {
+      store_tile<V, a_cols>(tiles + (2 * (cur ^ 1)) * kStageElems, ra, tid);
+      store_tile<V, b_cols>(tiles + (2 * (cur ^ 1) + 1) * kStageElems, rb, tid);
+    }
+    __syncthreads();
+  }
+
+  // Epilogue (the tile buffers are free: the loop ended with a barrier). Warp strip: 16 x kEpiLd fp32.
+  float* strip = reinterpret_cast<float*>(smem) + warp * 16 * kEpiLd;
+  const int64_t j = n0 + epi_col(warp, lane);
+  const bool col_ok = j < N;
+#pragma unroll
+  for (int mi = 0; mi < kFM; ++mi) {
+#pragma unroll
+    for (int ni = 0; ni < kFN; ++ni)
+      nvcuda::wmma::store_matrix_sync(strip + 16 * ni, acc[mi][ni], kEpiLd, nvcuda::wmma::mem_row_major);
+    __syncwarp();
+#pragma unroll 4
+    for (int r = 0; r < 16; ++r) {
+      const int64_t i = m0 + epi_row(warp, mi, r);
+      if (col_ok && i < M) {
+        const float v = alpha * strip[r * kEpiLd + lane];
+        float* cp = Cb + i * N + j;
+        *cp = beta == 0.0f ? v : fmaf(beta, *cp, v);
+      }
+    }
+    __syncwarp();  // the strip is rewritten for the next mi
+  }
+  __syncthreads();  // the next tile's staging reuses the strips
+}
+
+// grid: x = tiles_m * tiles_n blocks (see tile_coords), z = batches (strided when batch > gridDim.z).
+template <bool TA, bool TB, bool V>
+__global__ void __launch_bounds__(kThreads, kMinBlocks)
+    gemm_bf16_kernel(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, GemmDims d) {
+  __shared__ __align__(128) unsigned char smem[kSmemBytes];
   int64_t tm, tn;
   tile_coords(blockIdx.x, d.tiles_m, d.tiles_n, &tm, &tn);
-  const int64_t m0 = tm * kBM, n0 = tn * kBN;
-  const int64_t nk = (d.K + kBK - 1) / kBK;
+  for (int64_t b = blockIdx.z; b < d.batch; b += gridDim.z)
+    gemm_tile<TA, TB, V>(A + b * d.strideA, B + b * d.strideB, C + b * d.strideC, d.M, d.N, d.K, d.alpha, d.beta,
+                         tm * kBM, n0_of(tn), smem);
+}
 
-  for (int64_t b = blockIdx.z; b < d.batch; b += gridDim.z) {
-    const float* __restrict__ Ab = A + b * d.strideA;
-    const float* __restrict__ Bb = B + b * d.strideB;
-    float* __restrict__ Cb = C + b * d.strideC;
+// Grouped products (op gemm_grouped): block pid belongs to the group whose tile range holds it.
+struct GroupedDims {
+  GemmGroup g[kGemmMaxGroups];
+  int64_t tile_start[kGemmMaxGroups + 1];  // prefix sums of the groups' tile counts
+  int64_t tiles_n[kGemmMaxGroups];
+  int G;
+  float alpha, beta;
+};
 
-    FragC acc[kFM][kFN];
-#pragma unroll
-    for (int mi = 0; mi < kFM; ++mi)
-#pragma unroll
-      for (int ni = 0; ni < kFN; ++ni) nvcuda::wmma::fill_fragment(acc[mi][ni], 0.0f);
+__host__ __device__ inline int group_of(const int64_t* tile_start, int G, int64_t pid) {
+  int g = 0;
+  while (g + 1 < G && pid >= tile_start[g + 1]) ++g;
+  return g;
+}
 
-    // Prologue: tile 0 into stage 0.
-    float ra[kGroups][4], rb[kGroups][4];  // staging registers of one K tile
-    load_tile<V, a_cols>(ra, Ab, feed_at(a_store_tile(TA, m0, 0, d.M, d.K), tid, a_cols, V));
-    load_tile<V, b_cols>(rb, Bb, feed_at(b_store_tile(TB, 0, n0, d.K, d.N), tid, b_cols, V));
-    store_tile<V, a_cols>(tiles, ra, tid);
-    store_tile<V, b_cols>(tiles + kStageElems, rb, tid);
-    __syncthreads();
-
-    // Tile kt is multiplied from stage kt&1 while tile kt+1 is loaded into registers (its global loads
-    // are in flight during the MMAs) and then stored into the other stage. That stage was last read in
-    // iteration kt-1, before the barrier that ended it, so one barrier per tile suffices.
-    for (int64_t kt = 0; kt < nk; ++kt) {
-      const int cur = static_cast<int>(kt & 1);
-      const bool more = kt + 1 < nk;
-      if (more) {
-        const int64_t k1 = (kt + 1) * kBK;
-        load_tile<V, a_cols>(ra, Ab, feed_at(a_store_tile(TA, m0, k1, d.M, d.K), tid, a_cols, V));
-        load_tile<V, b_cols>(rb, Bb, feed_at(b_store_tile(TB, k1, n0, d.K, d.N), tid, b_cols, V));
-      }
-      const __nv_bfloat16* sa = tiles + (2 * cur) * kStageElems;
-      const __nv_bfloat16* sb = tiles + (2 * cur + 1) * kStageElems;
-#pragma unroll
-      for (int kk = 0; kk < kBK; kk += 16) mma_step<TA, TB>(acc, sa, sb, wm, wn, kk);
-      if (more) {
-        store_tile<V, a_cols>(tiles + (2 * (cur ^ 1)) * kStageElems, ra, tid);
-        store_tile<V, b_cols>(tiles + (2 * (cur ^ 1) + 1) * kStageElems, rb, tid);
-      }
-      __syncthreads();
-    }
-
-    // Epilogue (the tile buffers are free: the loop ended with a barrier). Warp strip: 16 x kEpiLd fp32.
-    float* strip = reinterpret_cast<float*>(smem) + warp * 16 * kEpiLd;
-    const int64_t j = n0 + epi_col(warp, lane);
-    const bool col_ok = j < d.N;
-#pragma unroll
-    for (int mi = 0; mi < kFM; ++mi) {
-#pragma unroll
-      for (int ni = 0; ni < kFN; ++ni)
-        nvcuda::wmma::store_matrix_sync(strip + 16 * ni, acc[mi][ni], kEpiLd, nvcuda::wmma::mem_row_major);
-      __syncwarp();
-#pragma unroll 4
-      for (int r = 0; r < 16; ++r) {
-        const int64_t i = m0 + epi_row(warp, mi, r);
-        if (col_ok && i < d.M) {
-          const float v = d.alpha * strip[r * kEpiLd + lane];
-          float* cp = Cb + i * d.N + j;
-          *cp = d.beta == 0.0f ? v : fmaf(d.beta, *cp, v);
-        }
-      }
-      __syncwarp();  // the strip is rewritten for the next mi
-    }
-    __syncthreads();  // the next batch's staging reuses the strips
-  }
+template <bool TA, bool TB, bool V>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) gemm_grouped_bf16_kernel(const GroupedDims d) {
+  __shared__ __align__(128) unsigned char smem[kSmemBytes];
+  const int g = group_of(d.tile_start, d.G, blockIdx.x);
+  const GemmGroup& q = d.g[g];
+  const int64_t tiles_m = (q.M + kBM - 1) / kBM;
+  int64_t tm, tn;
+  tile_coords(blockIdx.x - d.tile_start[g], tiles_m, d.tiles_n[g], &tm, &tn);
+  gemm_tile<TA, TB, V>(q.A, q.B, q.C, q.M, q.N, q.K, d.alpha, d.beta, tm * kBM, n0_of(tn), smem);
 }
 
 // alpha == 0 or K == 0: C = beta * C (beta == 0 writes zeros without reading C). Element e of the
@@ -321,6 +353,14 @@ __global__ void gemm_scale_kernel(float* C, int64_t MN, int64_t total, int64_t s
     float* cp = C + (e / MN) * strideC + e % MN;
     *cp = beta == 0.0f ? 0.0f : beta * *cp;
   }
+}
+
+template <bool TA, bool TB>
+void launch_grouped(bool vec, unsigned blocks, const GroupedDims& d) {
+  if (vec)
+    gemm_grouped_bf16_kernel<TA, TB, true><<<blocks, kThreads>>>(d);
+  else
+    gemm_grouped_bf16_kernel<TA, TB, false><<<blocks, kThreads>>>(d);
 }
 
 template <bool TA, bool TB>
@@ -383,6 +423,52 @@ Status op_gemm_cuda(const OpArgs& a) {
       launch_gemm<false, true>(vec, grid, A, B, C, d);
     else
       launch_gemm<false, false>(vec, grid, A, B, C, d);
+  }
+  return cuda_launch_status(op);
+}
+
+Status op_gemm_grouped_cuda(const OpArgs& a) {
+  const char* op = "gemm_grouped";
+  GemmGroupedArgs p;
+  MC_RETURN_IF_ERROR(gemm_grouped_check_args(op, a, &p));
+  GroupedDims d;
+  d.G = 0;
+  d.alpha = p.alpha;
+  d.beta = p.beta;
+  d.tile_start[0] = 0;
+  bool vec = true;
+  for (int g = 0; g < p.G; ++g) {
+    const GemmGroup& q = p.g[g];
+    if (q.M == 0 || q.N == 0) continue;
+    if (q.K == 0 || p.alpha == 0.0f) {  // C = beta * C without reading A or B, as op "gemm"
+      if (p.beta != 1.0f) {
+        gemm_scale_kernel<<<grid_for(q.M * q.N, kScaleBlock), kScaleBlock>>>(q.C, q.M * q.N, q.M * q.N, 0, p.beta);
+        MC_RETURN_IF_ERROR(cuda_launch_status(op));
+      }
+      continue;
+    }
+    const int k = d.G++;
+    d.g[k] = q;
+    d.tiles_n[k] = (q.N + kBN - 1) / kBN;
+    d.tile_start[k + 1] = d.tile_start[k] + ((q.M + kBM - 1) / kBM) * d.tiles_n[k];
+    vec = vec && rows_aligned16(q.A, p.transA ? q.M : q.K, 0, 1) && rows_aligned16(q.B, p.transB ? q.K : q.N, 0, 1);
+  }
+  for (int k = d.G + 1; k <= kGemmMaxGroups; ++k) d.tile_start[k] = d.tile_start[d.G];
+  const int64_t tiles = d.tile_start[d.G];
+  if (d.G == 0 || tiles == 0) return Status::Ok();
+  MC_RETURN_IF_ERROR(check_arg(op, "M*N", tiles <= 0x7fffffffLL, "at most 2^31-1 tiles of 128 x 128 in all",
+                               std::to_string(tiles) + " tiles"));
+  const unsigned blocks = static_cast<unsigned>(tiles);
+  if (p.transA) {
+    if (p.transB)
+      launch_grouped<true, true>(vec, blocks, d);
+    else
+      launch_grouped<true, false>(vec, blocks, d);
+  } else {
+    if (p.transB)
+      launch_grouped<false, true>(vec, blocks, d);
+    else
+      launch_grouped<false, false>(vec, blocks, d);
   }
   return cuda_launch_status(op);
 }

@@ -109,6 +109,67 @@ Status op_gemm_cpu(const OpArgs& a);
 // CUDA version (kernels/gemm/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapter.
 Status op_gemm_cuda(const OpArgs& a);
 
+// op "gemm_grouped": G independent dense products in one call, the MoT experts' projections over
+// their routed token sets (one launch on CUDA for both experts instead of one each):
+//   tensors A_0..A_{G-1}, B_0..B_{G-1}, C_0..C_{G-1}; ints G, transA, transB, M_0..M_{G-1},
+//   N_0..N_{G-1}, K_0..K_{G-1}; floats alpha, beta.
+// Group g: C_g = alpha * op(A_g) op(B_g) + beta * C_g (dense, as op "gemm"); a group with M, N or K
+// of 0 writes nothing (K = 0 with beta != 1 scales C_g, as "gemm" does). 1 <= G <= kGemmMaxGroups.
+constexpr int kGemmMaxGroups = 8;
+struct GemmGroup {
+  const float* A = nullptr;
+  const float* B = nullptr;
+  float* C = nullptr;
+  int64_t M = 0, N = 0, K = 0;
+};
+struct GemmGroupedArgs {
+  bool transA = false, transB = false;
+  int G = 0;
+  GemmGroup g[kGemmMaxGroups];
+  float alpha = 0.0f, beta = 0.0f;
+};
+// Shared by the CPU and CUDA adapters.
+inline Status gemm_grouped_check_args(const char* op, const OpArgs& a, GemmGroupedArgs* p) {
+  if (a.ni < 3) return check_count(op, a, 3, 3, 2);
+  const int64_t G = a.i[0];
+  MC_RETURN_IF_ERROR(check_arg(op, "G", G >= 1 && G <= kGemmMaxGroups, "1.." + std::to_string(kGemmMaxGroups), std::to_string(G)));
+  MC_RETURN_IF_ERROR(check_count(op, a, static_cast<int>(3 * G), static_cast<int>(3 + 3 * G), 2));
+  const int64_t tA = a.i[1], tB = a.i[2];
+  MC_RETURN_IF_ERROR(check_arg(op, "transA", tA == 0 || tA == 1, "0 or 1", std::to_string(tA)));
+  MC_RETURN_IF_ERROR(check_arg(op, "transB", tB == 0 || tB == 1, "0 or 1", std::to_string(tB)));
+  p->transA = tA != 0;
+  p->transB = tB != 0;
+  p->G = static_cast<int>(G);
+  p->alpha = static_cast<float>(a.f[0]);
+  p->beta = static_cast<float>(a.f[1]);
+  for (int g = 0; g < G; ++g) {
+    const std::string sg = std::to_string(g);
+    const int64_t M = a.i[3 + g], N = a.i[3 + G + g], K = a.i[3 + 2 * G + g];
+    MC_RETURN_IF_ERROR(check_arg(op, ("M_" + sg).c_str(), M >= 0, ">= 0", std::to_string(M)));
+    MC_RETURN_IF_ERROR(check_arg(op, ("N_" + sg).c_str(), N >= 0, ">= 0", std::to_string(N)));
+    MC_RETURN_IF_ERROR(check_arg(op, ("K_" + sg).c_str(), K >= 0, ">= 0", std::to_string(K)));
+    const TensorView &A = a.t[g], &B = a.t[G + g], &C = a.t[2 * G + g];
+    MC_RETURN_IF_ERROR(check_dtype(op, ("A_" + sg).c_str(), A, DType::F32));
+    MC_RETURN_IF_ERROR(check_dtype(op, ("B_" + sg).c_str(), B, DType::F32));
+    MC_RETURN_IF_ERROR(check_dtype(op, ("C_" + sg).c_str(), C, DType::F32));
+    auto size_ok = [&](const char* arg, const TensorView& t, int64_t n) -> Status {
+      if (t.numel() < n)
+        return Status::Error(Code::E_SHAPE, std::string(op) + ": argument '" + arg + "_" + sg + "' expected at least " +
+                                                std::to_string(n) + " elements, received shape " + t.shape_str());
+      return Status::Ok();
+    };
+    MC_RETURN_IF_ERROR(size_ok("A", A, M * K));
+    MC_RETURN_IF_ERROR(size_ok("B", B, K * N));
+    MC_RETURN_IF_ERROR(size_ok("C", C, M * N));
+    MC_RETURN_IF_ERROR(check_arg(op, ("C_" + sg).c_str(), M * N == 0 || (C.data != A.data && C.data != B.data),
+                                 "an output distinct from A and B", "C aliasing an input"));
+    p->g[g] = GemmGroup{A.f32(), B.f32(), C.f32(), M, N, K};
+  }
+  return Status::Ok();
+}
+Status op_gemm_grouped_cpu(const OpArgs& a);
+Status op_gemm_grouped_cuda(const OpArgs& a);
+
 // --- tuning hooks (benchmarks and tests only) ---
 struct GemmTuning {
   int64_t mc = 0, kc = 0, nc = 0;  // 0: the built-in value of the micro-kernel in use

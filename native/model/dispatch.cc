@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "../../kernels/ops.h"
 #include "rows.h"
@@ -11,10 +12,10 @@ namespace {
 
 // Op-table indices, looked up by name once (the table's order is stable within a build).
 enum OpId {
-  kGemm, kBiasAdd, kBiasGrad, kAdd, kSiluF, kSiluB, kRmsF, kRmsB, kRopeF, kRopeB, kAttnF, kAttnB, kSwigluF, kSwigluB,
+  kGemm, kGemmGrouped, kBiasAdd, kBiasGrad, kAdd, kSiluF, kSiluB, kRmsF, kRmsB, kRopeF, kRopeB, kAttnF, kAttnB, kSwigluF, kSwigluB,
   kEmbF, kEmbB, kTimestep, kCrossEntropy, kMseF, kMseB, kOpCount
 };
-const char* const kNames[kOpCount] = {"gemm",           "bias_add",          "bias_grad",          "add",
+const char* const kNames[kOpCount] = {"gemm",           "gemm_grouped",      "bias_add",          "bias_grad",          "add",
                                       "silu_forward",   "silu_backward",     "rmsnorm_forward",    "rmsnorm_backward",
                                       "rope_forward",   "rope_backward",     "attention_forward",  "attention_backward",
                                       "swiglu_forward", "swiglu_backward",   "embedding_forward",  "embedding_backward",
@@ -56,6 +57,11 @@ TensorView Dispatch::i32(const int32_t* p, std::initializer_list<int64_t> shape)
 
 Status Dispatch::run(int op, std::initializer_list<TensorView> t, std::initializer_list<int64_t> i,
                      std::initializer_list<double> f) {
+  return run_args(op, t.begin(), static_cast<int>(t.size()), i.begin(), static_cast<int>(i.size()), f.begin(),
+                  static_cast<int>(f.size()));
+}
+
+Status Dispatch::run_args(int op, const TensorView* t, int nt, const int64_t* i, int ni, const double* f, int nf) {
   const OpDef* def = op_defs()[op];
   if (!def) return Status::Error(Code::E_ARG, std::string("model: the op table has no '") + kNames[op] + "'");
   OpFn fn = dev_ == Device::CPU ? def->cpu : def->cuda;
@@ -63,12 +69,12 @@ Status Dispatch::run(int op, std::initializer_list<TensorView> t, std::initializ
     return Status::Error(Code::E_DEVICE, std::string("model: no ") + (dev_ == Device::CPU ? "CPU" : "CUDA") +
                                              " kernel for '" + kNames[op] + "' in this build");
   OpArgs a;
-  a.t = t.begin();
-  a.nt = static_cast<int>(t.size());
-  a.i = i.begin();
-  a.ni = static_cast<int>(i.size());
-  a.f = f.begin();
-  a.nf = static_cast<int>(f.size());
+  a.t = t;
+  a.nt = nt;
+  a.i = i;
+  a.ni = ni;
+  a.f = f;
+  a.nf = nf;
   return fn(a);
 }
 
@@ -87,6 +93,83 @@ Status Dispatch::linear_bwd(float* dx, float* dW, float* db, const float* dy, co
   if (db) MC_RETURN_IF_ERROR(bias_grad(db, dy, R, out, true));
   if (dx) MC_RETURN_IF_ERROR(gemm(false, false, R, in, out, 1.f, dy, W, dx_accumulate ? 1.f : 0.f, dx));
   return Status::Ok();
+}
+
+Status Dispatch::linear_fwd_grouped(const Lin* g, int G, int64_t in, int64_t out, float beta) {
+  if (G < 1 || G > kMaxGroups) return Status::Error(Code::E_ARG, "model: linear over " + std::to_string(G) + " groups");
+  const float* A[kMaxGroups];
+  const float* B[kMaxGroups];
+  float* C[kMaxGroups];
+  int64_t M[kMaxGroups], N[kMaxGroups], K[kMaxGroups];
+  for (int i = 0; i < G; ++i) {
+    A[i] = g[i].x;
+    B[i] = g[i].W;
+    C[i] = g[i].y;
+    M[i] = g[i].R;
+    N[i] = out;
+    K[i] = in;
+  }
+  MC_RETURN_IF_ERROR(gemm_grouped(false, true, G, A, B, C, M, N, K, 1.f, beta));
+  for (int i = 0; i < G; ++i)
+    if (g[i].b && g[i].R) MC_RETURN_IF_ERROR(bias_add(g[i].y, g[i].y, g[i].b, g[i].R, out));
+  return Status::Ok();
+}
+
+Status Dispatch::linear_bwd_grouped(const LinGrad* g, int G, int64_t in, int64_t out, bool dx_accumulate) {
+  if (G < 1 || G > kMaxGroups) return Status::Error(Code::E_ARG, "model: linear over " + std::to_string(G) + " groups");
+  const float* A[kMaxGroups];
+  const float* B[kMaxGroups];
+  float* C[kMaxGroups];
+  int64_t M[kMaxGroups], N[kMaxGroups], K[kMaxGroups];
+  // weight gradients: dW_g[out, in] += dy_g[R, out]^T x_g[R, in]
+  int n = 0;
+  for (int i = 0; i < G; ++i) {
+    if (!g[i].dW || !g[i].R) continue;
+    A[n] = g[i].dy;
+    B[n] = g[i].x;
+    C[n] = g[i].dW;
+    M[n] = out;
+    N[n] = in;
+    K[n] = g[i].R;
+    ++n;
+  }
+  if (n) MC_RETURN_IF_ERROR(gemm_grouped(true, false, n, A, B, C, M, N, K, 1.f, 1.f));
+  for (int i = 0; i < G; ++i)
+    if (g[i].db && g[i].R) MC_RETURN_IF_ERROR(bias_grad(g[i].db, g[i].dy, g[i].R, out, true));
+  // input gradients: dx_g[R, in] (+)= dy_g[R, out] W_g[out, in]
+  n = 0;
+  for (int i = 0; i < G; ++i) {
+    if (!g[i].dx || !g[i].R) continue;
+    A[n] = g[i].dy;
+    B[n] = g[i].W;
+    C[n] = g[i].dx;
+    M[n] = g[i].R;
+    N[n] = in;
+    K[n] = out;
+    ++n;
+  }
+  if (n) MC_RETURN_IF_ERROR(gemm_grouped(false, false, n, A, B, C, M, N, K, 1.f, dx_accumulate ? 1.f : 0.f));
+  return Status::Ok();
+}
+
+Status Dispatch::gemm_grouped(bool ta, bool tb, int G, const float* const* A, const float* const* B, float* const* C,
+                              const int64_t* M, const int64_t* N, const int64_t* K, float alpha, float beta) {
+  if (G < 1 || G > kMaxGroups) return Status::Error(Code::E_ARG, "model: gemm_grouped with " + std::to_string(G) + " groups");
+  TensorView views[3 * kMaxGroups];
+  int64_t ints[3 + 3 * kMaxGroups];
+  ints[0] = G;
+  ints[1] = ta ? 1 : 0;
+  ints[2] = tb ? 1 : 0;
+  for (int i = 0; i < G; ++i) {
+    views[i] = f32(A[i], {M[i] * K[i]});
+    views[G + i] = f32(B[i], {K[i] * N[i]});
+    views[2 * G + i] = f32(C[i], {M[i] * N[i]});
+    ints[3 + i] = M[i];
+    ints[3 + G + i] = N[i];
+    ints[3 + 2 * G + i] = K[i];
+  }
+  const double floats[2] = {alpha, beta};
+  return run_args(kGemmGrouped, views, 3 * G, ints, 3 + 3 * G, floats, 2);
 }
 
 Status Dispatch::gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B,

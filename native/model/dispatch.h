@@ -27,8 +27,35 @@ class Dispatch {
   Status linear_bwd(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t R,
                     int64_t in, int64_t out, bool dx_accumulate);
 
+  // The same linear layer of several experts over their own rows in one grouped product (one launch on
+  // a GPU): group g computes y_g = x_g W_g^T (+ b_g) over R_g rows; groups with R_g = 0 are skipped.
+  struct Lin {
+    float* y;
+    const float* x;
+    const float* W;
+    const float* b;
+    int64_t R;
+  };
+  Status linear_fwd_grouped(const Lin* g, int G, int64_t in, int64_t out, float beta = 0.f);
+  // Its backward, grouped the same way: dW_g += dy_g^T x_g, db_g += colsum(dy_g), dx_g (+)= dy_g W_g;
+  // a null dW / db / dx skips that part of the group.
+  struct LinGrad {
+    float* dx;
+    float* dW;
+    float* db;
+    const float* dy;
+    const float* x;
+    const float* W;
+    int64_t R;
+  };
+  Status linear_bwd_grouped(const LinGrad* g, int G, int64_t in, int64_t out, bool dx_accumulate);
+
   Status gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
               float* C);
+  // G (<= 8) products sharing the transposes, alpha and beta: C_g = alpha op(A_g) op(B_g) + beta C_g
+  // with op(A_g) M[g] x K[g], op(B_g) K[g] x N[g].
+  Status gemm_grouped(bool ta, bool tb, int G, const float* const* A, const float* const* B, float* const* C,
+                      const int64_t* M, const int64_t* N, const int64_t* K, float alpha, float beta);
   Status bias_add(float* out, const float* x, const float* b, int64_t N, int64_t D);
   Status bias_grad(float* db, const float* dy, int64_t N, int64_t D, bool accumulate);
   Status add(float* out, const float* a, const float* b, int64_t n, float alpha, float beta);
@@ -62,8 +89,10 @@ class Dispatch {
   Status add_rows(float* dst, const float* table, const int32_t* idx, int64_t n, int64_t D);
 
  private:
+  static constexpr int kMaxGroups = 8;  // = kGemmMaxGroups (kernels/gemm/gemm.h)
   Status run(int op, std::initializer_list<TensorView> t, std::initializer_list<int64_t> i,
              std::initializer_list<double> f);
+  Status run_args(int op, const TensorView* t, int nt, const int64_t* i, int ni, const double* f, int nf);
   TensorView f32(const float* p, std::initializer_list<int64_t> shape) const;
   TensorView i32(const int32_t* p, std::initializer_list<int64_t> shape) const;
 

@@ -1,6 +1,7 @@
 #include "mot.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -242,45 +243,75 @@ Status MotModel::embed_inputs() {
   return Status::Ok();
 }
 
+// Both experts' instances of one linear layer (weights at `wslot`, bias at `bslot` or none) in one
+// grouped product: y_e = x_e W_e^T (+ b_e) over each expert's rows.
+Status MotModel::experts_linear(int64_t l, int wslot, int bslot, float* const y[2], const float* const x[2], int64_t in,
+                                int64_t out, float beta) {
+  Dispatch::Lin g[2];
+  for (int e = 0; e < 2; ++e) g[e] = {y[e], x[e], LP(l, e, wslot), bslot >= 0 ? LP(l, e, bslot) : nullptr, n_rows(e)};
+  return K_.linear_fwd_grouped(g, 2, in, out, beta);
+}
+
+Status MotModel::experts_linear_bwd(int64_t l, int wslot, int bslot, float* const dx[2], const float* const dy[2],
+                                    const float* const x[2], int64_t in, int64_t out, bool dx_accumulate) {
+  Dispatch::LinGrad g[2];
+  for (int e = 0; e < 2; ++e)
+    g[e] = {dx[e], LG(l, e, wslot), bslot >= 0 ? LG(l, e, bslot) : nullptr, dy[e], x[e], LP(l, e, wslot), n_rows(e)};
+  return K_.linear_bwd_grouped(g, 2, in, out, dx_accumulate);
+}
+
 Status MotModel::layer_forward(int64_t l) {
   const int64_t D = cfg_.hidden, F = cfg_.mlp, hd = cfg_.head_dim, H = cfg_.heads, Hkv = cfg_.kv_heads;
   const int64_t qd = H * hd, kvd = Hkv * hd;
   const float eps = static_cast<float>(cfg_.rms_eps);
   LayerActs& L = acts_[l];
+  ExpertActs* A = L.e;
+  // per expert: the two experts' rows are separate buffers; each projection is one grouped product
+  auto both = [&](DevBuf<float> ExpertActs::*m) {
+    return std::array<float*, 2>{(A[0].*m).data(), (A[1].*m).data()};
+  };
+  auto cboth = [&](DevBuf<float> ExpertActs::*m) {
+    return std::array<const float*, 2>{(A[0].*m).data(), (A[1].*m).data()};
+  };
+  for (int e = 0; e < 2; ++e) {
+    if (!n_rows(e)) continue;
+    TRY(A[e].xin.copy_from(xe_[e]));
+    TRY(K_.rmsnorm_forward(A[e].a.data(), A[e].rstd1.data(), A[e].xin.data(), LP(l, e, kInputNorm), n_rows(e), D, eps));
+  }
+  TRY(experts_linear(l, kQW, kQB, both(&ExpertActs::q).data(), cboth(&ExpertActs::a).data(), D, qd));
+  TRY(experts_linear(l, kKW, kKB, both(&ExpertActs::k).data(), cboth(&ExpertActs::a).data(), D, kvd));
+  TRY(experts_linear(l, kVW, kVB, both(&ExpertActs::v).data(), cboth(&ExpertActs::a).data(), D, kvd));
   for (int e = 0; e < 2; ++e) {
     const int64_t n = n_rows(e);
     if (!n) continue;
-    ExpertActs& A = L.e[e];
-    TRY(A.xin.copy_from(xe_[e]));
-    TRY(K_.rmsnorm_forward(A.a.data(), A.rstd1.data(), A.xin.data(), LP(l, e, kInputNorm), n, D, eps));
-    TRY(K_.linear_fwd(A.q.data(), A.a.data(), LP(l, e, kQW), LP(l, e, kQB), n, D, qd));
-    TRY(K_.linear_fwd(A.k.data(), A.a.data(), LP(l, e, kKW), LP(l, e, kKB), n, D, kvd));
-    TRY(K_.linear_fwd(A.v.data(), A.a.data(), LP(l, e, kVW), LP(l, e, kVB), n, D, kvd));
-    TRY(K_.rmsnorm_forward(qn_[e].data(), A.rq.data(), A.q.data(), LP(l, e, kQNorm), n * H, hd, eps));
-    TRY(K_.rmsnorm_forward(kn_[e].data(), A.rk.data(), A.k.data(), LP(l, e, kKNorm), n * Hkv, hd, eps));
+    TRY(K_.rmsnorm_forward(qn_[e].data(), A[e].rq.data(), A[e].q.data(), LP(l, e, kQNorm), n * H, hd, eps));
+    TRY(K_.rmsnorm_forward(kn_[e].data(), A[e].rk.data(), A[e].k.data(), LP(l, e, kKNorm), n * Hkv, hd, eps));
     TRY(K_.copy_rows(L.q.data(), d_rows_[e].data(), qn_[e].data(), nullptr, n, qd));
     TRY(K_.copy_rows(L.k.data(), d_rows_[e].data(), kn_[e].data(), nullptr, n, kvd));
-    TRY(K_.copy_rows(L.v.data(), d_rows_[e].data(), A.v.data(), nullptr, n, kvd));
+    TRY(K_.copy_rows(L.v.data(), d_rows_[e].data(), A[e].v.data(), nullptr, n, kvd));
   }
   TRY(K_.rope(L.q.data(), L.q.data(), d_pos_.data(), N_, H, hd, cfg_.rope_theta, false));
   TRY(K_.rope(L.k.data(), L.k.data(), d_pos_.data(), N_, Hkv, hd, cfg_.rope_theta, false));
   TRY(K_.attention_forward(L.o.data(), L.lse.data(), L.q.data(), L.k.data(), L.v.data(), d_seg_.data(), S_, N_, H, Hkv,
                            hd, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))));
   for (int e = 0; e < 2; ++e) {
-    const int64_t n = n_rows(e);
-    if (!n) continue;
-    ExpertActs& A = L.e[e];
-    TRY(K_.copy_rows(A.oe.data(), nullptr, L.o.data(), d_rows_[e].data(), n, qd));
-    TRY(A.xmid.copy_from(A.xin));
-    TRY(K_.linear_fwd(A.xmid.data(), A.oe.data(), LP(l, e, kOW), nullptr, n, qd, D, 1.f));
-    TRY(K_.rmsnorm_forward(A.b.data(), A.rstd2.data(), A.xmid.data(), LP(l, e, kPostNorm), n, D, eps));
-    TRY(K_.linear_fwd(A.g.data(), A.b.data(), LP(l, e, kGateW), nullptr, n, D, F));
-    TRY(K_.linear_fwd(A.u.data(), A.b.data(), LP(l, e, kUpW), nullptr, n, D, F));
-    TRY(K_.swiglu_forward(A.h.data(), A.g.data(), A.u.data(), n * F));
-    TRY(xe_[e].copy_from(A.xmid));
-    TRY(K_.linear_fwd(xe_[e].data(), A.h.data(), LP(l, e, kDownW), nullptr, n, F, D, 1.f));
+    if (!n_rows(e)) continue;
+    TRY(K_.copy_rows(A[e].oe.data(), nullptr, L.o.data(), d_rows_[e].data(), n_rows(e), qd));
+    TRY(A[e].xmid.copy_from(A[e].xin));
   }
-  return Status::Ok();
+  TRY(experts_linear(l, kOW, -1, both(&ExpertActs::xmid).data(), cboth(&ExpertActs::oe).data(), qd, D, 1.f));
+  for (int e = 0; e < 2; ++e)
+    if (n_rows(e))
+      TRY(K_.rmsnorm_forward(A[e].b.data(), A[e].rstd2.data(), A[e].xmid.data(), LP(l, e, kPostNorm), n_rows(e), D, eps));
+  TRY(experts_linear(l, kGateW, -1, both(&ExpertActs::g).data(), cboth(&ExpertActs::b).data(), D, F));
+  TRY(experts_linear(l, kUpW, -1, both(&ExpertActs::u).data(), cboth(&ExpertActs::b).data(), D, F));
+  for (int e = 0; e < 2; ++e) {
+    if (!n_rows(e)) continue;
+    TRY(K_.swiglu_forward(A[e].h.data(), A[e].g.data(), A[e].u.data(), n_rows(e) * F));
+    TRY(xe_[e].copy_from(A[e].xmid));
+  }
+  float* const xo[2] = {xe_[0].data(), xe_[1].data()};
+  return experts_linear(l, kDownW, -1, xo, cboth(&ExpertActs::h).data(), F, D, 1.f);
 }
 
 Status MotModel::forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out) {
@@ -344,26 +375,39 @@ Status MotModel::layer_backward(int64_t l) {
   const int64_t qd = H * hd, kvd = Hkv * hd;
   const Device d = dev_;
   LayerActs& L = acts_[l];
+  ExpertActs* A = L.e;
+  auto cboth = [&](DevBuf<float> ExpertActs::*m) {
+    return std::array<const float*, 2>{(A[0].*m).data(), (A[1].*m).data()};
+  };
+  auto buf2 = [](DevBuf<float>* b) { return std::array<float*, 2>{b[0].data(), b[1].data()}; };
+  auto cbuf2 = [](DevBuf<float>* b) { return std::array<const float*, 2>{b[0].data(), b[1].data()}; };
   TRY(do_seq_.resize(d, N_ * qd));
   for (int e = 0; e < 2; ++e) {
     const int64_t n = n_rows(e);
-    if (!n) continue;
-    ExpertActs& A = L.e[e];
-    float* dx = dx_[e].data();  // in: grad wrt layer output; becomes grad wrt xmid
     TRY(dH_[e].resize(d, n * F)); TRY(dG_[e].resize(d, n * F)); TRY(dU_[e].resize(d, n * F));
     TRY(dtmp_[e].resize(d, n * D)); TRY(dA_[e].resize(d, n * D)); TRY(doe_[e].resize(d, n * qd));
-    TRY(K_.linear_bwd(dH_[e].data(), LG(l, e, kDownW), nullptr, dx, A.h.data(), LP(l, e, kDownW), n, F, D, false));
-    TRY(K_.swiglu_backward(dG_[e].data(), dU_[e].data(), A.g.data(), A.u.data(), dH_[e].data(), n * F));
-    TRY(K_.linear_bwd(dtmp_[e].data(), LG(l, e, kGateW), nullptr, dG_[e].data(), A.b.data(), LP(l, e, kGateW), n, D, F, false));
-    TRY(K_.linear_bwd(dtmp_[e].data(), LG(l, e, kUpW), nullptr, dU_[e].data(), A.b.data(), LP(l, e, kUpW), n, D, F, true));
+    TRY(dqe_[e].resize(d, n * qd)); TRY(dke_[e].resize(d, n * kvd)); TRY(dve_[e].resize(d, n * kvd));
+    TRY(dqn_[e].resize(d, n * qd)); TRY(dkn_[e].resize(d, n * kvd));
+  }
+  // dx_ holds the gradient wrt the layer output; it becomes the gradient wrt xmid, then wrt the input
+  TRY(experts_linear_bwd(l, kDownW, -1, buf2(dH_).data(), cbuf2(dx_).data(), cboth(&ExpertActs::h).data(), F, D, false));
+  for (int e = 0; e < 2; ++e)
+    if (n_rows(e))
+      TRY(K_.swiglu_backward(dG_[e].data(), dU_[e].data(), A[e].g.data(), A[e].u.data(), dH_[e].data(), n_rows(e) * F));
+  TRY(experts_linear_bwd(l, kGateW, -1, buf2(dtmp_).data(), cbuf2(dG_).data(), cboth(&ExpertActs::b).data(), D, F, false));
+  TRY(experts_linear_bwd(l, kUpW, -1, buf2(dtmp_).data(), cbuf2(dU_).data(), cboth(&ExpertActs::b).data(), D, F, true));
+  for (int e = 0; e < 2; ++e) {
+    const int64_t n = n_rows(e);
+    if (!n) continue;
     float* dwpost = nullptr;
     TRY(grad_or_scratch(LG(l, e, kPostNorm), D, &dwpost));
-    TRY(K_.rmsnorm_backward(dA_[e].data(), dwpost, A.xmid.data(), LP(l, e, kPostNorm), A.rstd2.data(), dtmp_[e].data(),
-                            n, D, true));
-    TRY(K_.add(dx, dx, dA_[e].data(), n * D, 1.f, 1.f));  // dx = grad wrt xmid
-    TRY(K_.linear_bwd(doe_[e].data(), LG(l, e, kOW), nullptr, dx, A.oe.data(), LP(l, e, kOW), n, qd, D, false));
-    TRY(K_.copy_rows(do_seq_.data(), d_rows_[e].data(), doe_[e].data(), nullptr, n, qd));
+    TRY(K_.rmsnorm_backward(dA_[e].data(), dwpost, A[e].xmid.data(), LP(l, e, kPostNorm), A[e].rstd2.data(),
+                            dtmp_[e].data(), n, D, true));
+    TRY(K_.add(dx_[e].data(), dx_[e].data(), dA_[e].data(), n * D, 1.f, 1.f));  // grad wrt xmid
   }
+  TRY(experts_linear_bwd(l, kOW, -1, buf2(doe_).data(), cbuf2(dx_).data(), cboth(&ExpertActs::oe).data(), qd, D, false));
+  for (int e = 0; e < 2; ++e)
+    if (n_rows(e)) TRY(K_.copy_rows(do_seq_.data(), d_rows_[e].data(), doe_[e].data(), nullptr, n_rows(e), qd));
   TRY(dq_seq_.resize(d, N_ * qd)); TRY(dk_seq_.resize(d, N_ * kvd)); TRY(dv_seq_.resize(d, N_ * kvd));
   TRY(K_.attention_backward(dq_seq_.data(), dk_seq_.data(), dv_seq_.data(), L.q.data(), L.k.data(), L.v.data(),
                             d_seg_.data(), S_, L.o.data(), L.lse.data(), do_seq_.data(), N_, H, Hkv, hd,
@@ -373,25 +417,28 @@ Status MotModel::layer_backward(int64_t l) {
   for (int e = 0; e < 2; ++e) {
     const int64_t n = n_rows(e);
     if (!n) continue;
-    ExpertActs& A = L.e[e];
-    TRY(dqe_[e].resize(d, n * qd)); TRY(dke_[e].resize(d, n * kvd)); TRY(dve_[e].resize(d, n * kvd));
-    TRY(dqn_[e].resize(d, n * qd)); TRY(dkn_[e].resize(d, n * kvd));
     TRY(K_.copy_rows(dqn_[e].data(), nullptr, dq_seq_.data(), d_rows_[e].data(), n, qd));
     TRY(K_.copy_rows(dkn_[e].data(), nullptr, dk_seq_.data(), d_rows_[e].data(), n, kvd));
     TRY(K_.copy_rows(dve_[e].data(), nullptr, dv_seq_.data(), d_rows_[e].data(), n, kvd));
     float* gq = nullptr;
     TRY(grad_or_scratch(LG(l, e, kQNorm), hd, &gq));
-    TRY(K_.rmsnorm_backward(dqe_[e].data(), gq, A.q.data(), LP(l, e, kQNorm), A.rq.data(), dqn_[e].data(), n * H, hd, true));
+    TRY(K_.rmsnorm_backward(dqe_[e].data(), gq, A[e].q.data(), LP(l, e, kQNorm), A[e].rq.data(), dqn_[e].data(), n * H,
+                            hd, true));
     float* gk = nullptr;
     TRY(grad_or_scratch(LG(l, e, kKNorm), hd, &gk));
-    TRY(K_.rmsnorm_backward(dke_[e].data(), gk, A.k.data(), LP(l, e, kKNorm), A.rk.data(), dkn_[e].data(), n * Hkv, hd, true));
-    TRY(K_.linear_bwd(dtmp_[e].data(), LG(l, e, kQW), LG(l, e, kQB), dqe_[e].data(), A.a.data(), LP(l, e, kQW), n, D, qd, false));
-    TRY(K_.linear_bwd(dtmp_[e].data(), LG(l, e, kKW), LG(l, e, kKB), dke_[e].data(), A.a.data(), LP(l, e, kKW), n, D, kvd, true));
-    TRY(K_.linear_bwd(dtmp_[e].data(), LG(l, e, kVW), LG(l, e, kVB), dve_[e].data(), A.a.data(), LP(l, e, kVW), n, D, kvd, true));
+    TRY(K_.rmsnorm_backward(dke_[e].data(), gk, A[e].k.data(), LP(l, e, kKNorm), A[e].rk.data(), dkn_[e].data(),
+                            n * Hkv, hd, true));
+  }
+  TRY(experts_linear_bwd(l, kQW, kQB, buf2(dtmp_).data(), cbuf2(dqe_).data(), cboth(&ExpertActs::a).data(), D, qd, false));
+  TRY(experts_linear_bwd(l, kKW, kKB, buf2(dtmp_).data(), cbuf2(dke_).data(), cboth(&ExpertActs::a).data(), D, kvd, true));
+  TRY(experts_linear_bwd(l, kVW, kVB, buf2(dtmp_).data(), cbuf2(dve_).data(), cboth(&ExpertActs::a).data(), D, kvd, true));
+  for (int e = 0; e < 2; ++e) {
+    const int64_t n = n_rows(e);
+    if (!n) continue;
     float* gin = nullptr;
     TRY(grad_or_scratch(LG(l, e, kInputNorm), D, &gin));
-    TRY(K_.rmsnorm_backward(dA_[e].data(), gin, A.xin.data(), LP(l, e, kInputNorm), A.rstd1.data(), dtmp_[e].data(), n, D,
-                            true));
+    TRY(K_.rmsnorm_backward(dA_[e].data(), gin, A[e].xin.data(), LP(l, e, kInputNorm), A[e].rstd1.data(),
+                            dtmp_[e].data(), n, D, true));
     TRY(K_.add(dx_[e].data(), dx_[e].data(), dA_[e].data(), n * D, 1.f, 1.f));  // grad wrt layer input
   }
   return Status::Ok();

@@ -129,6 +129,11 @@ class MotModel {
   Status embed_inputs();
   Status embed_inputs_backward();
   Status layer_forward(int64_t l);
+  // both experts' instances of layer l's linear at `wslot` (+ bias at `bslot`, -1: none), one grouped product
+  Status experts_linear(int64_t l, int wslot, int bslot, float* const y[2], const float* const x[2], int64_t in,
+                        int64_t out, float beta = 0.f);
+  Status experts_linear_bwd(int64_t l, int wslot, int bslot, float* const dx[2], const float* const dy[2],
+                            const float* const x[2], int64_t in, int64_t out, bool dx_accumulate);
   Status layer_backward(int64_t l);
   float* P(int idx) const { return params_[idx]; }
   float* G(int idx) const;  // nullptr when the owner is frozen

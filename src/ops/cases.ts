@@ -73,6 +73,15 @@ export const OP_CASES: Record<string, () => OpCase> = {
     atol: 1e-3,
     relNorm: 1e-2,
   }),
+  gemm_grouped: () => ({
+    // two experts' projections (x W^T) over 23 and 14 routed rows, and an empty third group
+    tensors: [f(23 * 65, 50, [23, 65]), f(14 * 65, 51, [14, 65]), zeros([0, 65]), f(33 * 65, 52, [33, 65]), f(33 * 65, 53, [33, 65]), f(33 * 65, 54, [33, 65]), zeros([23, 33]), zeros([14, 33]), zeros([0, 33])],
+    ints: [3, 0, 1, 23, 14, 0, 33, 33, 33, 65, 65, 65],
+    floats: [1, 0],
+    outputs: [6, 7],
+    atol: 1e-3,
+    relNorm: 1e-2,
+  }),
   rmsnorm_forward: () => ({ tensors: [f(4773, 10, [37, 129]), f(129, 11, [129]), zeros([37, 129]), zeros([37])], ints: [], floats: [1e-6], outputs: [2, 3] }),
   rmsnorm_backward: () => {
     const x = f(4773, 10, [37, 129]);
@@ -197,6 +206,20 @@ export const EXTRA_CASES: { op: string; label: string; build: () => OpCase }[] =
       relNorm: 1e-2,
     }),
   })),
+  {
+    // the MoT backward's weight gradients: dW_g = dy_g^T x_g, K = each expert's row count, accumulating
+    op: 'gemm_grouped',
+    label: 'TN, two groups of 300 and 129 rows, beta 1',
+    build: (): OpCase => ({
+      tensors: [f(300 * 200, 60, [300, 200]), f(129 * 200, 61, [129, 200]), f(300 * 257, 62, [300, 257]), f(129 * 257, 63, [129, 257]), f(200 * 257, 64, [200, 257]), f(200 * 257, 65, [200, 257])],
+      ints: [2, 1, 0, 200, 200, 257, 257, 300, 129],
+      floats: [1, 1],
+      outputs: [4, 5],
+      accumulates: [4, 5],
+      atol: 1e-3,
+      relNorm: 1e-2,
+    }),
+  },
   ...(
     [
       // [H, Hkv, hd, segments]: two samples, every mode, segments crossing 64-row tiles

@@ -110,3 +110,57 @@ export const gemm = defineOp('gemm', (a: Tensor, b: Tensor, c: Tensor, opts: Gem
     floats: [alpha, beta],
   };
 });
+
+export interface GemmGroup {
+  a: Tensor;
+  b: Tensor;
+  c: Tensor;
+}
+
+const GOP = 'gemm_grouped';
+
+/**
+ * Up to 8 independent 2-D products C_g = alpha * op(A_g) op(B_g) + beta * C_g in one call (one launch on
+ * a GPU): the Mixture-of-Transformers experts' projections over their routed token sets. Each group's
+ * shapes follow `gemm` (2-D only); the transposes, alpha and beta are shared. A group may have M = 0
+ * rows (an expert with no tokens): it is skipped.
+ * @example gemmGrouped([{ a: xUnd, b: wUnd, c: yUnd }, { a: xGen, b: wGen, c: yGen }], { transB: true })
+ */
+export const gemmGrouped = defineOp('gemm_grouped', (groups: GemmGroup[], opts: GemmOptions = {}) => {
+  if (!Array.isArray(groups) || groups.length < 1 || groups.length > 8)
+    throw argError(GOP, 'groups', 'an array of 1 to 8 {a, b, c} groups', Array.isArray(groups) ? `${groups.length} groups` : String(groups));
+  if (opts === null || typeof opts !== 'object') throw argError(GOP, 'opts', 'an options object', String(opts));
+  const transA = opts.transA === undefined ? false : boolArg(GOP, 'transA', opts.transA);
+  const transB = opts.transB === undefined ? false : boolArg(GOP, 'transB', opts.transB);
+  const alpha = opts.alpha === undefined ? 1 : numberArg(GOP, 'alpha', opts.alpha);
+  const beta = opts.beta === undefined ? 0 : numberArg(GOP, 'beta', opts.beta);
+  const Ms: number[] = [];
+  const Ns: number[] = [];
+  const Ks: number[] = [];
+  const all: Record<string, Tensor> = {};
+  groups.forEach((g, i) => {
+    if (g === null || typeof g !== 'object') throw argError(GOP, `groups[${i}]`, 'an {a, b, c} object', String(g));
+    for (const k of ['a', 'b', 'c'] as const) {
+      tensorArg(GOP, `groups[${i}].${k}`, g[k]);
+      rankArg(GOP, `groups[${i}].${k}`, g[k], 2, 2);
+      all[`groups[${i}].${k}`] = g[k];
+    }
+    const [M, K] = transA ? [g.a.shape[1], g.a.shape[0]] : [g.a.shape[0], g.a.shape[1]];
+    const [Kb, N] = transB ? [g.b.shape[1], g.b.shape[0]] : [g.b.shape[0], g.b.shape[1]];
+    if (Kb !== K)
+      throw argError(GOP, `groups[${i}].b`, `${transB ? '[N, K]' : '[K, N]'} with K = ${K} (from a ${shapeString(g.a.shape)})`, `shape ${shapeString(g.b.shape)}`, 'E_SHAPE');
+    if (g.c.shape[0] !== M || g.c.shape[1] !== N)
+      throw argError(GOP, `groups[${i}].c`, `shape [${M}, ${N}] (M from a, N from b)`, `shape ${shapeString(g.c.shape)}`, 'E_SHAPE');
+    if (g.c.handle === g.a.handle || g.c.handle === g.b.handle)
+      throw argError(GOP, `groups[${i}].c`, 'an output tensor distinct from a and b', 'an input tensor');
+    Ms.push(M);
+    Ns.push(N);
+    Ks.push(K);
+  });
+  sameDevice(GOP, all);
+  return {
+    tensors: [...groups.map((g) => g.a), ...groups.map((g) => g.b), ...groups.map((g) => g.c)],
+    ints: [groups.length, transA ? 1 : 0, transB ? 1 : 0, ...Ms, ...Ns, ...Ks],
+    floats: [alpha, beta],
+  };
+});

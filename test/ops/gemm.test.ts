@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Tensor } from '../../src/native/tensor.js';
-import { gemm } from '../../src/ops/gemm.js';
+import { gemm, gemmGrouped } from '../../src/ops/gemm.js';
 import {
   Scope,
   dot,
@@ -254,5 +254,51 @@ describe('gemm argument errors', () => {
   it('async errors reject with the code', async () => {
     const a = mk([4, 5]);
     await expect(gemm.async(a, mk([6, 6]), mk([4, 6]))).rejects.toMatchObject({ code: 'E_SHAPE' });
+  });
+});
+
+describe('gemm_grouped (the experts\' projections in one call)', () => {
+  it('each group equals its own float64 product, every transpose pair, empty groups skipped', () => {
+    let seed = 500;
+    for (const [tA, tB] of TRANS) {
+      // [M, N, K] per group: two experts with different row counts, an empty expert, a 1-row one
+      const dims: [number, number, number][] = [
+        [37, 65, 129],
+        [0, 65, 129],
+        [130, 33, 64],
+        [1, 17, 5],
+      ];
+      const groups = dims.map(([M, N, K]) => {
+        const av = randArray(M * K, (seed += 1));
+        const bv = randArray(K * N, (seed += 1));
+        const cv = randArray(M * N, (seed += 1));
+        return {
+          M,
+          N,
+          K,
+          av,
+          bv,
+          cv,
+          a: scope.track(tensor(av, tA ? [K, M] : [M, K])),
+          b: scope.track(tensor(bv, tB ? [N, K] : [K, N])),
+          c: scope.track(tensor(cv, [M, N])),
+        };
+      });
+      gemmGrouped(groups, { transA: tA, transB: tB, alpha: 0.5, beta: -1 });
+      for (const g of groups) {
+        const ref = gemmRef(g.av, g.bv, g.cv, { transA: tA, transB: tB, M: g.M, N: g.N, K: g.K, alpha: 0.5, beta: -1 });
+        expectClose(g.c.toFloat32Array(), ref, { atol: 1e-4, rtol: 1e-4, name: `grouped ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${g.M}x${g.N}x${g.K}` });
+      }
+    }
+  });
+
+  it('names the group and the argument on bad input', () => {
+    const a = scope.track(Tensor.zeros([4, 3]));
+    const b = scope.track(Tensor.zeros([5, 3]));
+    const c = scope.track(Tensor.zeros([4, 5]));
+    const bad = scope.track(Tensor.zeros([4, 6]));
+    expect(() => gemmGrouped([{ a, b, c }, { a, b, c: bad }], { transB: true })).toThrow("gemm_grouped: argument 'groups[1].c' expected shape [4, 5] (M from a, N from b), received shape [4, 6]");
+    expect(() => gemmGrouped([], {})).toThrow(/argument 'groups' expected an array of 1 to 8/);
+    expect(() => gemmGrouped([{ a, b, c }], {})).toThrow(/groups\[0\]\.b' expected \[K, N\] with K = 3/);
   });
 });
