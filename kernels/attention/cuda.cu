@@ -849,9 +849,13 @@ struct Plan {
 };
 
 // Copies seg to the host, checks it as the CPU does, and makes sure the device plan is built from it.
+// The table may also be passed in host memory (seg.device == CPU: the MoT model keeps a host copy),
+// which spares the copy and its wait for the queued kernels.
 Status prepare(const char* op, const TensorView& seg, const AttnShape& d, DevCache& c, Plan* pl) {
   std::vector<int32_t> host(static_cast<size_t>(d.S * 4));
-  if (d.S > 0)
+  if (d.S > 0 && seg.device == Device::CPU)
+    std::memcpy(host.data(), seg.data, host.size() * sizeof(int32_t));
+  else if (d.S > 0)
     MC_RETURN_IF_ERROR(
         cuda_status(op, cudaMemcpy(host.data(), seg.data, host.size() * sizeof(int32_t), cudaMemcpyDefault)));
   MC_RETURN_IF_ERROR(attention_check_segments(op, host.data(), d.S, d.N));

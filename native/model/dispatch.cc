@@ -55,6 +55,12 @@ TensorView Dispatch::i32(const int32_t* p, std::initializer_list<int64_t> shape)
   return v;
 }
 
+TensorView Dispatch::host_i32(const int32_t* p, std::initializer_list<int64_t> shape) const {
+  TensorView v = i32(p, shape);
+  v.device = Device::CPU;
+  return v;
+}
+
 Status Dispatch::run(int op, std::initializer_list<TensorView> t, std::initializer_list<int64_t> i,
                      std::initializer_list<double> f) {
   return run_args(op, t.begin(), static_cast<int>(t.size()), i.begin(), static_cast<int>(i.size()), f.begin(),
@@ -205,18 +211,18 @@ Status Dispatch::rope(float* y, const float* x, const int32_t* pos, int64_t N, i
   return run(backward ? kRopeB : kRopeF, {f32(x, {N, H, hd}), i32(pos, {N}), f32(y, {N, H, hd})}, {}, {theta});
 }
 Status Dispatch::attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                                   const int32_t* seg, int64_t S, int64_t N, int64_t H, int64_t Hkv, int64_t hd,
+                                   const int32_t* seg_host, int64_t S, int64_t N, int64_t H, int64_t Hkv, int64_t hd,
                                    float scale) {
   return run(kAttnF,
-             {f32(q, {N, H, hd}), f32(k, {N, Hkv, hd}), f32(v, {N, Hkv, hd}), i32(seg, {S, 4}), f32(out, {N, H, hd}),
+             {f32(q, {N, H, hd}), f32(k, {N, Hkv, hd}), f32(v, {N, Hkv, hd}), host_i32(seg_host, {S, 4}), f32(out, {N, H, hd}),
               f32(lse, {H, N})},
              {}, {scale});
 }
 Status Dispatch::attention_backward(float* dq, float* dk, float* dv, const float* q, const float* k, const float* v,
-                                    const int32_t* seg, int64_t S, const float* out, const float* lse, const float* dout,
-                                    int64_t N, int64_t H, int64_t Hkv, int64_t hd, float scale) {
+                                    const int32_t* seg_host, int64_t S, const float* out, const float* lse,
+                                    const float* dout, int64_t N, int64_t H, int64_t Hkv, int64_t hd, float scale) {
   return run(kAttnB,
-             {f32(q, {N, H, hd}), f32(k, {N, Hkv, hd}), f32(v, {N, Hkv, hd}), i32(seg, {S, 4}), f32(out, {N, H, hd}),
+             {f32(q, {N, H, hd}), f32(k, {N, Hkv, hd}), f32(v, {N, Hkv, hd}), host_i32(seg_host, {S, 4}), f32(out, {N, H, hd}),
               f32(lse, {H, N}), f32(dout, {N, H, hd}), f32(dq, {N, H, hd}), f32(dk, {N, Hkv, hd}),
               f32(dv, {N, Hkv, hd})},
              {}, {scale});

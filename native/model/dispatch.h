@@ -65,10 +65,12 @@ class Dispatch {
   Status rmsnorm_backward(float* dx, float* dw, const float* x, const float* w, const float* rstd, const float* dy,
                           int64_t R, int64_t D, bool accumulate_dw);
   Status rope(float* y, const float* x, const int32_t* pos, int64_t N, int64_t H, int64_t hd, double theta, bool backward);
-  Status attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, const int32_t* seg,
-                           int64_t S, int64_t N, int64_t H, int64_t Hkv, int64_t hd, float scale);
+  // seg_host: the segment table in host memory (the CUDA kernels read it there: no device-to-host copy)
+  Status attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                           const int32_t* seg_host, int64_t S, int64_t N, int64_t H, int64_t Hkv, int64_t hd,
+                           float scale);
   Status attention_backward(float* dq, float* dk, float* dv, const float* q, const float* k, const float* v,
-                            const int32_t* seg, int64_t S, const float* out, const float* lse, const float* dout,
+                            const int32_t* seg_host, int64_t S, const float* out, const float* lse, const float* dout,
                             int64_t N, int64_t H, int64_t Hkv, int64_t hd, float scale);
   Status swiglu_forward(float* h, const float* gate, const float* up, int64_t n);
   Status swiglu_backward(float* dgate, float* dup, const float* gate, const float* up, const float* dh, int64_t n);
@@ -95,6 +97,7 @@ class Dispatch {
   Status run_args(int op, const TensorView* t, int nt, const int64_t* i, int ni, const double* f, int nf);
   TensorView f32(const float* p, std::initializer_list<int64_t> shape) const;
   TensorView i32(const int32_t* p, std::initializer_list<int64_t> shape) const;
+  TensorView host_i32(const int32_t* p, std::initializer_list<int64_t> shape) const;
 
   Device dev_;
   DevBuf<float> loss1_;  // mse_forward's [1] output on the device

@@ -106,7 +106,6 @@ Status MotModel::ensure_arena(const MotBatch& b) {
   kind_.assign(b.kind, b.kind + b.N);
   h_pos_.assign(b.pos, b.pos + b.N);
   h_seg_.assign(b.seg, b.seg + b.S * 4);
-  TRY(d_seg_.upload(d, b.seg, b.S * 4));
   TRY(d_pos_.upload(d, b.pos, b.N));
   TRY(d_vit_pos_.upload(d, b.vit_pos, b.Nv));
   TRY(d_latent_pos_.upload(d, b.latent_pos, b.Nl));
@@ -292,7 +291,7 @@ Status MotModel::layer_forward(int64_t l) {
   }
   TRY(K_.rope(L.q.data(), L.q.data(), d_pos_.data(), N_, H, hd, cfg_.rope_theta, false));
   TRY(K_.rope(L.k.data(), L.k.data(), d_pos_.data(), N_, Hkv, hd, cfg_.rope_theta, false));
-  TRY(K_.attention_forward(L.o.data(), L.lse.data(), L.q.data(), L.k.data(), L.v.data(), d_seg_.data(), S_, N_, H, Hkv,
+  TRY(K_.attention_forward(L.o.data(), L.lse.data(), L.q.data(), L.k.data(), L.v.data(), h_seg_.data(), S_, N_, H, Hkv,
                            hd, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))));
   for (int e = 0; e < 2; ++e) {
     if (!n_rows(e)) continue;
@@ -410,7 +409,7 @@ Status MotModel::layer_backward(int64_t l) {
     if (n_rows(e)) TRY(K_.copy_rows(do_seq_.data(), d_rows_[e].data(), doe_[e].data(), nullptr, n_rows(e), qd));
   TRY(dq_seq_.resize(d, N_ * qd)); TRY(dk_seq_.resize(d, N_ * kvd)); TRY(dv_seq_.resize(d, N_ * kvd));
   TRY(K_.attention_backward(dq_seq_.data(), dk_seq_.data(), dv_seq_.data(), L.q.data(), L.k.data(), L.v.data(),
-                            d_seg_.data(), S_, L.o.data(), L.lse.data(), do_seq_.data(), N_, H, Hkv, hd,
+                            h_seg_.data(), S_, L.o.data(), L.lse.data(), do_seq_.data(), N_, H, Hkv, hd,
                             static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))));
   TRY(K_.rope(dq_seq_.data(), dq_seq_.data(), d_pos_.data(), N_, H, hd, cfg_.rope_theta, true));
   TRY(K_.rope(dk_seq_.data(), dk_seq_.data(), d_pos_.data(), N_, Hkv, hd, cfg_.rope_theta, true));

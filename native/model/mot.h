@@ -164,7 +164,7 @@ class MotModel {
   // head rows: for each expert, (destination row among the CE rows, source row of the expert's
   // hidden states); the noisy latent rows of the gen expert in latent order
   std::vector<int32_t> h_ce_dst_[2], h_ce_src_[2], h_noisy_src_;
-  DevBuf<int32_t> d_pos_, d_seg_, d_rows_[2], d_text_rows_, d_text_ids_, d_vit_rows_, d_lat_rows_, d_vit_pos_,
+  DevBuf<int32_t> d_pos_, d_rows_[2], d_text_rows_, d_text_ids_, d_vit_rows_, d_lat_rows_, d_vit_pos_,
       d_latent_pos_, d_ce_targets_, d_ce_dst_[2], d_ce_src_[2], d_noisy_src_;
   DevBuf<float> vit_patches_, latents_, latent_t_, mse_target_, mse_mask_;
   int64_t n_ce_ = 0, n_noisy_ = 0;
