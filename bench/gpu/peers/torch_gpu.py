@@ -99,7 +99,7 @@ def bench_gemm(out, shapes):
             traceback.print_exc()
 
 
-def bench_attention(out, shapes):
+def bench_attention(out, shapes, save=lambda: None):
     import torch.nn.functional as F
 
     out["attention"] = {}
@@ -162,6 +162,7 @@ def bench_attention(out, shapes):
         except Exception as e:
             res["error"] = repr(e)
             traceback.print_exc()
+        save()  # after each shape: a timeout still leaves the shapes that ran
 
 
 def main():
@@ -173,9 +174,10 @@ def main():
         "cuda": torch.version.cuda,
     }
     print(f"peer: torch {torch.__version__} on {out['device']}", flush=True)
+    save = lambda: json.dump(out, open(out_path, "w"), indent=1)
     for part in (bench_copy, bench_gemm, bench_attention):
         try:
-            part(out, shapes)
+            part(out, shapes, save) if part is bench_attention else part(out, shapes)
         except Exception as e:
             out[part.__name__ + "_error"] = repr(e)
             traceback.print_exc()
