@@ -104,3 +104,13 @@ describe.skipIf(!onCuda)(`MoT model on CUDA vs CPU${onCuda ? ` (${backend.info.c
     expect(last).toBeLessThan(0.3 * first);
   });
 });
+
+describe.skipIf(onCuda)('asking for CUDA where it is not usable', () => {
+  it('MotModel.create names the option, what is possible here and why', () => {
+    expect(() => MotModel.create(microConfig(), { device: 'cuda' })).toThrow(
+      /MotModel\.create: option 'device' expected 'cpu' or 'auto' here \(CUDA is not usable: .+\), received 'cuda'/,
+    );
+    using m = MotModel.create(microConfig(), { device: 'auto', grads: false });
+    expect(m.device).toBe('cpu');
+  });
+});
