@@ -320,6 +320,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
                          tm * kBM, n0_of(tn), smem);
 }
 
+// float4 staging is valid when every row start of every batch is 16-byte aligned.
+inline bool rows_aligned16(const float* p, int64_t ld, int64_t stride, int64_t batch) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0 && ld % 4 == 0 && (batch == 1 || stride % 4 == 0);
+}
+
 // Grouped products (op gemm_grouped): block pid belongs to the group whose tile range holds it.
 struct GroupedDims {
   GemmGroup g[kGemmMaxGroups];
@@ -333,6 +338,36 @@ __host__ __device__ inline int group_of(const int64_t* tile_start, int G, int64_
   int g = 0;
   while (g + 1 < G && pid >= tile_start[g + 1]) ++g;
   return g;
+}
+
+// The launch plan of a grouped call (host): the groups with work get consecutive tile ranges, in order;
+// orig[k] is the index among p's groups of the k-th kept one. Groups with M or N = 0 are dropped;
+// groups with K = 0 (or every group when alpha = 0) are dropped too and listed in scale[] (their C is
+// only scaled by beta). vec: every kept operand allows the float4 staging path.
+inline GroupedDims plan_grouped(const GemmGroupedArgs& p, int* orig, int* scale, int* nscale, bool* vec) {
+  GroupedDims d;
+  d.G = 0;
+  d.alpha = p.alpha;
+  d.beta = p.beta;
+  d.tile_start[0] = 0;
+  *nscale = 0;
+  *vec = true;
+  for (int g = 0; g < p.G; ++g) {
+    const GemmGroup& q = p.g[g];
+    if (q.M == 0 || q.N == 0) continue;
+    if (q.K == 0 || p.alpha == 0.0f) {
+      scale[(*nscale)++] = g;
+      continue;
+    }
+    const int k = d.G++;
+    d.g[k] = q;
+    d.tiles_n[k] = (q.N + kBN - 1) / kBN;
+    d.tile_start[k + 1] = d.tile_start[k] + ((q.M + kBM - 1) / kBM) * d.tiles_n[k];
+    orig[k] = g;
+    *vec = *vec && rows_aligned16(q.A, p.transA ? q.M : q.K, 0, 1) && rows_aligned16(q.B, p.transB ? q.K : q.N, 0, 1);
+  }
+  for (int k = d.G + 1; k <= kGemmMaxGroups; ++k) d.tile_start[k] = d.tile_start[d.G];
+  return d;
 }
 
 template <bool TA, bool TB, bool V>
@@ -371,10 +406,6 @@ void launch_gemm(bool vec, dim3 grid, const float* A, const float* B, float* C, 
     gemm_bf16_kernel<TA, TB, false><<<grid, kThreads>>>(A, B, C, d);
 }
 
-// float4 staging is valid when every row start of every batch is 16-byte aligned.
-bool rows_aligned16(const float* p, int64_t ld, int64_t stride, int64_t batch) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0 && ld % 4 == 0 && (batch == 1 || stride % 4 == 0);
-}
 
 }  // namespace
 
@@ -431,29 +462,15 @@ Status op_gemm_grouped_cuda(const OpArgs& a) {
   const char* op = "gemm_grouped";
   GemmGroupedArgs p;
   MC_RETURN_IF_ERROR(gemm_grouped_check_args(op, a, &p));
-  GroupedDims d;
-  d.G = 0;
-  d.alpha = p.alpha;
-  d.beta = p.beta;
-  d.tile_start[0] = 0;
+  int orig[kGemmMaxGroups], scale[kGemmMaxGroups], nscale = 0;
   bool vec = true;
-  for (int g = 0; g < p.G; ++g) {
-    const GemmGroup& q = p.g[g];
-    if (q.M == 0 || q.N == 0) continue;
-    if (q.K == 0 || p.alpha == 0.0f) {  // C = beta * C without reading A or B, as op "gemm"
-      if (p.beta != 1.0f) {
-        gemm_scale_kernel<<<grid_for(q.M * q.N, kScaleBlock), kScaleBlock>>>(q.C, q.M * q.N, q.M * q.N, 0, p.beta);
-        MC_RETURN_IF_ERROR(cuda_launch_status(op));
-      }
-      continue;
+  const GroupedDims d = plan_grouped(p, orig, scale, &nscale, &vec);
+  if (p.beta != 1.0f)  // groups with K = 0 (or alpha = 0): C = beta * C without reading A or B, as op "gemm"
+    for (int i = 0; i < nscale; ++i) {
+      const GemmGroup& q = p.g[scale[i]];
+      gemm_scale_kernel<<<grid_for(q.M * q.N, kScaleBlock), kScaleBlock>>>(q.C, q.M * q.N, q.M * q.N, 0, p.beta);
+      MC_RETURN_IF_ERROR(cuda_launch_status(op));
     }
-    const int k = d.G++;
-    d.g[k] = q;
-    d.tiles_n[k] = (q.N + kBN - 1) / kBN;
-    d.tile_start[k + 1] = d.tile_start[k] + ((q.M + kBM - 1) / kBM) * d.tiles_n[k];
-    vec = vec && rows_aligned16(q.A, p.transA ? q.M : q.K, 0, 1) && rows_aligned16(q.B, p.transB ? q.K : q.N, 0, 1);
-  }
-  for (int k = d.G + 1; k <= kGemmMaxGroups; ++k) d.tile_start[k] = d.tile_start[d.G];
   const int64_t tiles = d.tile_start[d.G];
   if (d.G == 0 || tiles == 0) return Status::Ok();
   MC_RETURN_IF_ERROR(check_arg(op, "M*N", tiles <= 0x7fffffffLL, "at most 2^31-1 tiles of 128 x 128 in all",
