@@ -103,19 +103,9 @@ Status Dispatch::linear_bwd(float* dx, float* dW, float* db, const float* dy, co
 
 Status Dispatch::linear_fwd_grouped(const Lin* g, int G, int64_t in, int64_t out, float beta) {
   if (G < 1 || G > kMaxGroups) return Status::Error(Code::E_ARG, "model: linear over " + std::to_string(G) + " groups");
-  const float* A[kMaxGroups];
-  const float* B[kMaxGroups];
-  float* C[kMaxGroups];
-  int64_t M[kMaxGroups], N[kMaxGroups], K[kMaxGroups];
-  for (int i = 0; i < G; ++i) {
-    A[i] = g[i].x;
-    B[i] = g[i].W;
-    C[i] = g[i].y;
-    M[i] = g[i].R;
-    N[i] = out;
-    K[i] = in;
-  }
-  MC_RETURN_IF_ERROR(gemm_grouped(false, true, G, A, B, C, M, N, K, 1.f, beta));
+  Products p;
+  for (int i = 0; i < G; ++i) p.add(g[i].x, g[i].W, g[i].y, g[i].R, out, in);
+  MC_RETURN_IF_ERROR(gemm_grouped(false, true, p, 1.f, beta));
   for (int i = 0; i < G; ++i)
     if (g[i].b && g[i].R) MC_RETURN_IF_ERROR(bias_add(g[i].y, g[i].y, g[i].b, g[i].R, out));
   return Status::Ok();
@@ -123,43 +113,21 @@ Status Dispatch::linear_fwd_grouped(const Lin* g, int G, int64_t in, int64_t out
 
 Status Dispatch::linear_bwd_grouped(const LinGrad* g, int G, int64_t in, int64_t out, bool dx_accumulate) {
   if (G < 1 || G > kMaxGroups) return Status::Error(Code::E_ARG, "model: linear over " + std::to_string(G) + " groups");
-  const float* A[kMaxGroups];
-  const float* B[kMaxGroups];
-  float* C[kMaxGroups];
-  int64_t M[kMaxGroups], N[kMaxGroups], K[kMaxGroups];
-  // weight gradients: dW_g[out, in] += dy_g[R, out]^T x_g[R, in]
-  int n = 0;
+  Products dw, dx;  // dW_g[out, in] += dy_g[R, out]^T x_g[R, in]; dx_g[R, in] (+)= dy_g[R, out] W_g[out, in]
   for (int i = 0; i < G; ++i) {
-    if (!g[i].dW || !g[i].R) continue;
-    A[n] = g[i].dy;
-    B[n] = g[i].x;
-    C[n] = g[i].dW;
-    M[n] = out;
-    N[n] = in;
-    K[n] = g[i].R;
-    ++n;
+    if (!g[i].R) continue;
+    if (g[i].dW) dw.add(g[i].dy, g[i].x, g[i].dW, out, in, g[i].R);
+    if (g[i].dx) dx.add(g[i].dy, g[i].W, g[i].dx, g[i].R, in, out);
   }
-  if (n) MC_RETURN_IF_ERROR(gemm_grouped(true, false, n, A, B, C, M, N, K, 1.f, 1.f));
+  if (dw.G) MC_RETURN_IF_ERROR(gemm_grouped(true, false, dw, 1.f, 1.f));
   for (int i = 0; i < G; ++i)
     if (g[i].db && g[i].R) MC_RETURN_IF_ERROR(bias_grad(g[i].db, g[i].dy, g[i].R, out, true));
-  // input gradients: dx_g[R, in] (+)= dy_g[R, out] W_g[out, in]
-  n = 0;
-  for (int i = 0; i < G; ++i) {
-    if (!g[i].dx || !g[i].R) continue;
-    A[n] = g[i].dy;
-    B[n] = g[i].W;
-    C[n] = g[i].dx;
-    M[n] = g[i].R;
-    N[n] = in;
-    K[n] = out;
-    ++n;
-  }
-  if (n) MC_RETURN_IF_ERROR(gemm_grouped(false, false, n, A, B, C, M, N, K, 1.f, dx_accumulate ? 1.f : 0.f));
+  if (dx.G) MC_RETURN_IF_ERROR(gemm_grouped(false, false, dx, 1.f, dx_accumulate ? 1.f : 0.f));
   return Status::Ok();
 }
 
-Status Dispatch::gemm_grouped(bool ta, bool tb, int G, const float* const* A, const float* const* B, float* const* C,
-                              const int64_t* M, const int64_t* N, const int64_t* K, float alpha, float beta) {
+Status Dispatch::gemm_grouped(bool ta, bool tb, const Products& p, float alpha, float beta) {
+  const int G = p.G;
   if (G < 1 || G > kMaxGroups) return Status::Error(Code::E_ARG, "model: gemm_grouped with " + std::to_string(G) + " groups");
   TensorView views[3 * kMaxGroups];
   int64_t ints[3 + 3 * kMaxGroups];
@@ -167,12 +135,12 @@ Status Dispatch::gemm_grouped(bool ta, bool tb, int G, const float* const* A, co
   ints[1] = ta ? 1 : 0;
   ints[2] = tb ? 1 : 0;
   for (int i = 0; i < G; ++i) {
-    views[i] = f32(A[i], {M[i] * K[i]});
-    views[G + i] = f32(B[i], {K[i] * N[i]});
-    views[2 * G + i] = f32(C[i], {M[i] * N[i]});
-    ints[3 + i] = M[i];
-    ints[3 + G + i] = N[i];
-    ints[3 + 2 * G + i] = K[i];
+    views[i] = f32(p.A[i], {p.M[i] * p.K[i]});
+    views[G + i] = f32(p.B[i], {p.K[i] * p.N[i]});
+    views[2 * G + i] = f32(p.C[i], {p.M[i] * p.N[i]});
+    ints[3 + i] = p.M[i];
+    ints[3 + G + i] = p.N[i];
+    ints[3 + 2 * G + i] = p.K[i];
   }
   const double floats[2] = {alpha, beta};
   return run_args(kGemmGrouped, views, 3 * G, ints, 3 + 3 * G, floats, 2);

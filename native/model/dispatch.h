@@ -52,10 +52,25 @@ class Dispatch {
 
   Status gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
               float* C);
-  // G (<= 8) products sharing the transposes, alpha and beta: C_g = alpha op(A_g) op(B_g) + beta C_g
-  // with op(A_g) M[g] x K[g], op(B_g) K[g] x N[g].
-  Status gemm_grouped(bool ta, bool tb, int G, const float* const* A, const float* const* B, float* const* C,
-                      const int64_t* M, const int64_t* N, const int64_t* K, float alpha, float beta);
+  // Up to 8 products sharing the transposes, alpha and beta: C_g = alpha op(A_g) op(B_g) + beta C_g
+  // with op(A_g) M x K, op(B_g) K x N.
+  struct Products {
+    const float* A[8];
+    const float* B[8];
+    float* C[8];
+    int64_t M[8], N[8], K[8];
+    int G = 0;
+    void add(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k) {
+      A[G] = a;
+      B[G] = b;
+      C[G] = c;
+      M[G] = m;
+      N[G] = n;
+      K[G] = k;
+      ++G;
+    }
+  };
+  Status gemm_grouped(bool ta, bool tb, const Products& p, float alpha, float beta);
   Status bias_add(float* out, const float* x, const float* b, int64_t N, int64_t D);
   Status bias_grad(float* db, const float* dy, int64_t N, int64_t D, bool accumulate);
   Status add(float* out, const float* a, const float* b, int64_t n, float alpha, float beta);

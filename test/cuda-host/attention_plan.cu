@@ -45,20 +45,7 @@ Status attention_check_segments(const char*, const int32_t*, int64_t, int64_t) {
 using namespace mc;
 using Table = std::vector<int32_t>;  // rows [start, end, mode, sample]
 
-static long g_fail = 0, g_checks = 0;
-// Counts a check; prints the first 20 failures.
-#define CHECK(c, ...)                                        \
-  do {                                                       \
-    ++g_checks;                                              \
-    if (!(c)) {                                              \
-      if (g_fail < 20) {                                     \
-        std::printf("FAIL %s:%d: ", __FILE__, __LINE__);     \
-        std::printf(__VA_ARGS__);                            \
-        std::printf("\n");                                   \
-      }                                                      \
-      ++g_fail;                                              \
-    }                                                        \
-  } while (0)
+#include "check.h"
 
 // The contract of attention_check_segments (attention.h): contiguous sorted non-empty rows covering
 // [0, N), mode 0..2, sample ids >= 0 and non-decreasing.
