@@ -8,10 +8,12 @@
 //      ratio, against the issue's bars. Full results go to --out as JSON.
 //
 //   node build/gpu-js/bench/gpu/ops.js --out DIR [--peer peer.json] [--shapes shapes.json] [--parity-only] [--no-parity]
+//     [--parity-from ours.json]   (reuse the parity results of an earlier --parity-only run)
 //   --cpu-dry-run: the benchmark code on the CPU backend with the shapes cut down (checks this script
 //   here, before a GPU minute is spent on it; its figures mean nothing).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -235,15 +237,15 @@ async function modelStep(shape: ModelShape, outDir: string, peakFlops: number): 
   };
   console.log(`model step ${shape.name}: ${ms.toFixed(2)} ms, ${(flops / ms / 1e9).toFixed(1)} TFLOP/s, MFU ${(100 * (res.mfu_vs_989 as number)).toFixed(1)}% of 989`);
   // the PyTorch peer on the same weights and batch (bf16 autocast; eager, then torch.compile)
-  const dir = join(outDir, `block-${shape.name.replace(/[^a-z0-9.]+/gi, '_')}`);
-  mkdirSync(dir, { recursive: true });
+  // the weights (~0.6 GB at the full vocab) go to a temporary folder, never under --out (what comes back)
+  const dir = mkdtempSync(join(tmpdir(), 'metacot-block-'));
   writeInputs(dir, model, shape.batch, 1, 1);
   for (const mode of ['eager', 'compile'] as const) {
     const args = [join(here, '..', '..', '..', '..', 'bench', 'peers', 'mot_torch.py'), '--dir', dir, '--device', device, '--reps', dryRun ? '1' : '6', '--warmup', dryRun ? '0' : '2'];
     if (device === 'cuda') args.push('--bf16');
     if (mode === 'compile') args.push('--compile', '--variants', 'grouped');
     if (mode === 'compile' && dryRun) continue; // torch.compile is for the GPU figure only
-    const r = spawnSync(process.env.METACOT_PYTHON ?? 'python3', args, { encoding: 'utf8', timeout: mode === 'compile' ? 240_000 : 120_000 });
+    const r = spawnSync(process.env.METACOT_PYTHON ?? 'python3', args, { encoding: 'utf8', timeout: mode === 'compile' ? 100_000 : 60_000 });
     const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     try {
       const j = JSON.parse(line) as { fwdbwd_ms: number; routing: string };
@@ -254,6 +256,7 @@ async function modelStep(shape: ModelShape, outDir: string, peakFlops: number): 
       console.log(`model step ${shape.name}: PyTorch ${mode} failed: ${JSON.stringify(res[`torch_${mode}`])}`);
     }
   }
+  rmSync(dir, { recursive: true, force: true });
   return res;
 }
 
@@ -341,7 +344,11 @@ async function main(): Promise<void> {
   console.log(`ops: ${deviceName}`);
   const result: Record<string, any> = { device: deviceName, parity: [] as ParityResult[] };
 
-  if (!flag('--no-parity') && !dryRun) {
+  const parityFrom = arg('--parity-from');
+  if (parityFrom && existsSync(parityFrom)) {
+    result.parity = (JSON.parse(readFileSync(parityFrom, 'utf8')) as { parity: ParityResult[] }).parity;
+    console.log(`ops: parity results from ${parityFrom} (${result.parity.length} cases)`);
+  } else if (!flag('--no-parity') && !dryRun) {
     for (const pc of parityCases()) {
       const r = checkParity(pc.op, pc.label, pc.build);
       result.parity.push(r);
