@@ -57,9 +57,12 @@ enum AttnMode : int32_t { kAttnCausal = 0, kAttnFull = 1, kAttnNoise = 2 };
 Status attention_check_segments(const char* op, const int32_t* seg, int64_t S, int64_t N);
 
 // The typed kernels (segments must already be valid); E_OOM if the packing scratch cannot be allocated.
+// q_begin > 0 (a segment start): only query rows [q_begin, N) are computed and written (out, lse),
+// their keys as usual, e.g. new tokens of cached inference against the cache; q's earlier rows are
+// not read.
 Status attention_forward_cpu(float* out, float* lse, const float* q, const float* k, const float* v,
                              const int32_t* seg, int64_t S, int64_t N, int64_t H, int64_t Hkv, int64_t hd,
-                             float scale);
+                             float scale, int64_t q_begin = 0);
 // dq, dk, dv are overwritten.
 Status attention_backward_cpu(float* dq, float* dk, float* dv, const float* q, const float* k, const float* v,
                               const int32_t* seg, int64_t S, const float* out, const float* lse, const float* dout,

@@ -385,9 +385,18 @@ Status oom(const char* op, int64_t floats) {
 
 Status attention_forward_cpu(float* out, float* lse, const float* q, const float* k, const float* v,
                                   const int32_t* seg, int64_t S, int64_t N, int64_t H, int64_t Hkv, int64_t hd,
-                                  float scale) {
+                                  float scale, int64_t q_begin) {
   if (N == 0) return Status::Ok();
-  const attn::Plan pl = attn::make_plan(seg, S, N, H, Hkv, hd, scale, false);
+  attn::Plan pl = attn::make_plan(seg, S, N, H, Hkv, hd, scale, false);
+  if (q_begin > 0) {
+    // only the query rows from q_begin on (a segment start: query tiles never cross segments)
+    bool at_start = false;
+    for (int64_t s = 0; s < S; ++s) at_start = at_start || seg[s * 4] == q_begin;
+    if (!at_start)
+      return Status::Error(Code::E_ARG, "attention_forward: q_begin " + std::to_string(q_begin) + " is not a segment start");
+    auto& qt = pl.qtiles;
+    qt.erase(std::remove_if(qt.begin(), qt.end(), [&](const attn::Tile& t) { return t.r0 < q_begin; }), qt.end());
+  }
   bool ok;
 #if MC_X86
   switch (simd_level()) {

@@ -528,6 +528,13 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
   TRY(embed_inputs());
   TRY(inf_q_.resize(d, M * qd));
   TRY(inf_o_.resize(d, M * qd));
+  // CPU: a pass of >= 16 new tokens that opens a segment uses the training kernel (rows n0.. only)
+  const bool full_kernel = d == Device::CPU && !extend_last && M >= 16 && n0 > 0;
+  if (full_kernel) {
+    TRY(inf_qfull_.resize(d, Nt * qd));
+    TRY(inf_ofull_.resize(d, Nt * qd));
+    TRY(inf_lse_.resize(d, H * Nt));
+  }
   std::vector<int32_t> rng_off, rng;
   if (d != Device::CPU) {  // the CUDA kernel walks precomputed key ranges (the CPU one builds them itself)
     attention_cached_ranges(seg.data(), S, Nt, n0, &rng_off, &rng);
@@ -554,7 +561,14 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
     }
     TRY(K_.rope(inf_q_.data(), inf_q_.data(), d_pos_.data(), M, H, hd, cfg_.rope_theta, false));
     TRY(K_.rope(ks, ks, d_pos_.data(), M, Hkv, hd, cfg_.rope_theta, false));
-    if (d == Device::CPU) {
+    if (d == Device::CPU && full_kernel) {
+      // many new queries starting a segment (a denoising pass): the training kernel over the whole
+      // sequence, computing only the new rows (its register-blocked tiles beat the per-query walk)
+      std::memcpy(inf_qfull_.data() + n0 * qd, inf_q_.data(), static_cast<size_t>(M * qd) * sizeof(float));
+      TRY(attention_forward_cpu(inf_ofull_.data(), inf_lse_.data(), inf_qfull_.data(), cache.k[l].data(),
+                                cache.v[l].data(), seg.data(), S, Nt, H, Hkv, hd, scale, n0));
+      std::memcpy(inf_o_.data(), inf_ofull_.data() + n0 * qd, static_cast<size_t>(M * qd) * sizeof(float));
+    } else if (d == Device::CPU) {
       TRY(attention_cached_forward_cpu(inf_o_.data(), inf_q_.data(), cache.k[l].data(), cache.v[l].data(), seg.data(), S,
                                        Nt, n0, H, Hkv, hd, scale));
     } else {

@@ -187,7 +187,7 @@ class MotModel {
   DevBuf<float> dvit_h_, dvit_h1_, dvit_pe_, dlat_s1_, dlat_h1_;
   DevBuf<float> wscratch_;                   // weight-gradient sink for frozen norms
   // cached inference
-  DevBuf<float> inf_q_, inf_o_, inf_f_, inf_rs_, inf_logits_;
+  DevBuf<float> inf_q_, inf_o_, inf_f_, inf_rs_, inf_logits_, inf_qfull_, inf_ofull_, inf_lse_;
   DevBuf<int32_t> d_rng_off_, d_rng_;        // visible key ranges of the new queries (CUDA)
 };
 

@@ -83,4 +83,30 @@ describe('KV-cache inference', () => {
       model.infer(cache, sliceBatch(full, 0, 3, cfg.vitPatchDim, cfg.latentChannels), { extendLast: true }),
     ).rejects.toThrow("model.infer: 'extendLast' needs a non-empty cache");
   });
+
+  it('a long denoising pass (the training kernel over the new rows) gives the full forward\'s velocities', async () => {
+    // 24 noisy tokens after a 3-segment context: the CPU takes the full attention kernel for passes of
+    // >= 16 new tokens that open a segment, the per-query kernel below that
+    const big = buildBatch(
+      cfg,
+      [
+        { mode: 1, kind: 2, expert: 1, len: 9, sample: 0 },
+        { mode: 1, kind: 1, expert: 0, len: 7, sample: 0 },
+        { mode: 0, kind: 0, expert: 0, len: 10, sample: 0 },
+        { mode: 2, kind: 3, expert: 1, len: 24, sample: 0, mse: true },
+      ],
+      33,
+    );
+    using model = MotModel.create(cfg, { seed: 2, grads: false });
+    randomizeParams(model, 6);
+    const ref = await model.forward(big, { velocities: true });
+    using cache = new KvCache();
+    await model.infer(cache, sliceBatch(big, 0, 26, cfg.vitPatchDim, cfg.latentChannels), { write: true });
+    const noisy = sliceBatch(big, 26, 50, cfg.vitPatchDim, cfg.latentChannels);
+    const d = await model.infer(cache, noisy, { velocities: true });
+    close(d.velocities!, ref.velocities!);
+    // and twice in a row (the scratch rows of the full kernel are reused)
+    const d2 = await model.infer(cache, noisy, { velocities: true });
+    expect(Array.from(d2.velocities!)).toEqual(Array.from(d.velocities!));
+  });
 });
