@@ -48,6 +48,12 @@ class DevBuf {
     n_ = n;
     return Status::Ok();
   }
+  // at least n elements on device d (contents not kept when it grows; never shrinks): scratch whose
+  // size varies from call to call, e.g. per CFG context, without reallocating each time
+  Status reserve(Device d, int64_t n) {
+    if (d == dev_ && n <= n_ && (p_ || n == 0)) return Status::Ok();
+    return resize(d, n);
+  }
   Status zero() { return device_zero(dev_, p_, n_ * static_cast<int64_t>(sizeof(T))); }
   // resize to n on device d and copy n elements from host memory
   Status upload(Device d, const T* host, int64_t n) {

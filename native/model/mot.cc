@@ -531,9 +531,9 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
   // CPU: a pass of >= 16 new tokens that opens a segment uses the training kernel (rows n0.. only)
   const bool full_kernel = d == Device::CPU && !extend_last && M >= 16 && n0 > 0;
   if (full_kernel) {
-    TRY(inf_qfull_.resize(d, Nt * qd));
-    TRY(inf_ofull_.resize(d, Nt * qd));
-    TRY(inf_lse_.resize(d, H * Nt));
+    TRY(inf_qfull_.reserve(d, Nt * qd));
+    TRY(inf_ofull_.reserve(d, Nt * qd));
+    TRY(inf_lse_.reserve(d, H * Nt));
   }
   std::vector<int32_t> rng_off, rng;
   if (d != Device::CPU) {  // the CUDA kernel walks precomputed key ranges (the CPU one builds them itself)
