@@ -6,16 +6,10 @@
 #include <cstring>
 
 #include "../../kernels/attention/attention.h"
-#include "../../kernels/common/threadpool.h"
-#include "../../kernels/elementwise/elementwise.h"
-#include "../../kernels/gemm/gemm.h"
-#include "../../kernels/rmsnorm/rmsnorm.h"
-#include "../../kernels/rope/rope.h"
-#include "../../kernels/swiglu/swiglu.h"
 #include "attention_cached.h"
-#include "rows.h"
 
 namespace mc {
+// Every step below can fail (a CUDA error, an allocation): each returns a Status.
 #define TRY MC_RETURN_IF_ERROR
 
 MotModel::MotModel(const MotConfig& cfg, std::vector<float*> params, std::vector<float*> grads, Device device)
