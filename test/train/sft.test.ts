@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { MotModel } from '../../src/model/model.js';
-import { attentionPairs } from '../../src/train/flops.js';
+import { stepShapeOf } from '../../src/train/flops.js';
 import { type BatchSource, type SftConfig, runSft } from '../../src/train/sft.js';
 import { editAndUnderstanding, microConfig } from '../model/fixtures.js';
 
@@ -20,30 +20,10 @@ function source(poison?: { step: number }): BatchSource {
     batchAt(step, micro) {
       const batch = editAndUnderstanding(cfg, 1 + ((step * 2 + micro) % 4));
       if (poison && step === poison.step) batch.latents[0] = Number.NaN;
-      let latent = 0;
-      let vit = 0;
-      let text = 0;
-      let noisy = 0;
-      for (const k of batch.kind) {
-        if (k === 0) text++;
-        else if (k === 1) vit++;
-        else {
-          latent++;
-          if (k === 3) noisy++;
-        }
-      }
       return {
         batch,
         samples: 2,
-        shape: {
-          tokens: batch.ids.length,
-          textTokens: text,
-          vitTokens: vit,
-          latentTokens: latent,
-          ceRows: batch.ceTargets!.filter((t) => t >= 0).length,
-          noisyRows: noisy,
-          attnPairs: attentionPairs(batch.seg),
-        },
+        shape: stepShapeOf(batch),
       };
     },
   };
