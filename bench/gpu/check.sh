@@ -11,6 +11,7 @@
 #       node_modules/node-addon-api, node_modules/node-api-headers], timeout_s=560)
 # The GPU machine has CUDA 13, CMake and PyTorch but maybe no Node.js: the carried build/gpu/node.xz
 # is unpacked when `node` is missing; the carried addon is rebuilt there with CMake if it won't load.
+# CHECK_ONLY=parity stops after the parity suite and the sanitizer (a quick rerun after a fix).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/gpu-results}
@@ -72,6 +73,12 @@ if command -v compute-sanitizer >/dev/null; then
     sanitizer="memcheck rc $? (124 = out of time; see sanitizer.log)"
   fi
   grep -E "ERROR SUMMARY|Invalid|out of bounds" "$OUT/sanitizer.log" | head -5
+fi
+
+if [ "${CHECK_ONLY:-}" = parity ]; then
+  step "summary ($((SECONDS - start)) s, CHECK_ONLY=parity)"
+  echo "parity rc $parity_rc, compute-sanitizer: $sanitizer"
+  exit "$parity_rc"
 fi
 
 step "PyTorch peer: matmul, SDPA / flex_attention with our mask, copy bandwidth"
