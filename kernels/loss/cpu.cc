@@ -343,7 +343,7 @@ Status op_cross_entropy_cpu(const OpArgs& a) {
   return cross_entropy_cpu(losses.f32(), dlogits.f32(), logits.f32(), targets.i32(), M, V, static_cast<float>(gs));
 }
 
-// Argument checks of mse_forward / mse_backward, shared by the CPU and CUDA adapters.
+namespace {
 Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C) {
   const TensorView &pred = a.t[0], &target = a.t[1], &mask = a.t[2];
   MC_RETURN_IF_ERROR(check_dtype(op, "pred", pred, DType::F32));
@@ -358,26 +358,31 @@ Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C) {
   return Status::Ok();
 }
 
+}  // namespace
+
+Status mse_check_args(const OpArgs& a, bool backward, int64_t* N, int64_t* C, double* grad_scale) {
+  const char* op = backward ? "mse_backward" : "mse_forward";
+  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, backward ? 1 : 0));
+  MC_RETURN_IF_ERROR(check_mse(op, a, N, C));
+  const char* out = backward ? "dpred" : "loss";
+  MC_RETURN_IF_ERROR(check_dtype(op, out, a.t[3], DType::F32));
+  MC_RETURN_IF_ERROR(check_numel(op, out, a.t[3], backward ? *N * *C : 1));
+  *grad_scale = backward ? a.f[0] : 1.0;
+  return check_arg(op, "grad_scale", std::isfinite(*grad_scale), "a finite number", std::to_string(*grad_scale));
+}
+
 Status op_mse_forward_cpu(const OpArgs& a) {
-  const char* op = "mse_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 0));
   int64_t N = 0, C = 0;
-  MC_RETURN_IF_ERROR(check_mse(op, a, &N, &C));
-  MC_RETURN_IF_ERROR(check_dtype(op, "loss", a.t[3], DType::F32));
-  MC_RETURN_IF_ERROR(check_numel(op, "loss", a.t[3], 1));
+  double gs = 1;
+  MC_RETURN_IF_ERROR(mse_check_args(a, false, &N, &C, &gs));
   a.t[3].f32()[0] = mse_forward_cpu(a.t[0].f32(), a.t[1].f32(), a.t[2].f32(), N, C);
   return Status::Ok();
 }
 
 Status op_mse_backward_cpu(const OpArgs& a) {
-  const char* op = "mse_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 1));
   int64_t N = 0, C = 0;
-  MC_RETURN_IF_ERROR(check_mse(op, a, &N, &C));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dpred", a.t[3], DType::F32));
-  MC_RETURN_IF_ERROR(check_numel(op, "dpred", a.t[3], N * C));
-  const double gs = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "grad_scale", std::isfinite(gs), "a finite number", std::to_string(gs)));
+  double gs = 1;
+  MC_RETURN_IF_ERROR(mse_check_args(a, true, &N, &C, &gs));
   mse_backward_cpu(a.t[3].f32(), a.t[0].f32(), a.t[1].f32(), a.t[2].f32(), N, C, static_cast<float>(gs));
   return Status::Ok();
 }

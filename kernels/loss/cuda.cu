@@ -175,11 +175,9 @@ Status op_cross_entropy_cuda(const OpArgs& a) {
 
 Status op_mse_forward_cuda(const OpArgs& a) {
   const char* op = "mse_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 0));
   int64_t N = 0, C = 0;
-  MC_RETURN_IF_ERROR(check_mse(op, a, &N, &C));
-  MC_RETURN_IF_ERROR(check_dtype(op, "loss", a.t[3], DType::F32));
-  MC_RETURN_IF_ERROR(check_numel(op, "loss", a.t[3], 1));
+  double gs = 1;
+  MC_RETURN_IF_ERROR(mse_check_args(a, false, &N, &C, &gs));
   const int64_t nb = N < kMseBlocks ? N : kMseBlocks;
   void* scratch = nullptr;
   const size_t bytes = static_cast<size_t>(nb > 0 ? nb : 1) * (sizeof(double) + sizeof(long long));
@@ -202,13 +200,9 @@ Status op_mse_forward_cuda(const OpArgs& a) {
 
 Status op_mse_backward_cuda(const OpArgs& a) {
   const char* op = "mse_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 1));
   int64_t N = 0, C = 0;
-  MC_RETURN_IF_ERROR(check_mse(op, a, &N, &C));
-  MC_RETURN_IF_ERROR(check_dtype(op, "dpred", a.t[3], DType::F32));
-  MC_RETURN_IF_ERROR(check_numel(op, "dpred", a.t[3], N * C));
-  const double gs = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "grad_scale", std::isfinite(gs), "a finite number", std::to_string(gs)));
+  double gs = 1;
+  MC_RETURN_IF_ERROR(mse_check_args(a, true, &N, &C, &gs));
   if (N <= 0) return Status::Ok();
   long long* K = nullptr;
   MC_RETURN_IF_ERROR(cuda_status(op, cudaMallocAsync(reinterpret_cast<void**>(&K), sizeof(long long), 0)));

@@ -30,7 +30,8 @@ void mse_backward_cpu(float* dpred, const float* pred, const float* target, cons
 
 // Argument checks shared by the CPU and CUDA adapters.
 Status cross_entropy_check(const OpArgs& a, int64_t* M, int64_t* V);
-Status check_mse(const char* op, const OpArgs& a, int64_t* N, int64_t* C);
+// mse_forward (loss[1]) / mse_backward (dpred, grad_scale): every argument check, shared by both devices.
+Status mse_check_args(const OpArgs& a, bool backward, int64_t* N, int64_t* C, double* grad_scale);
 Status op_cross_entropy_cpu(const OpArgs& a);
 Status op_mse_forward_cpu(const OpArgs& a);
 Status op_mse_backward_cpu(const OpArgs& a);

@@ -18,9 +18,7 @@ struct Chunk {
   int64_t b, e;
 };
 
-struct Coef {
-  float b1, omb1, b2, omb2, step_size, inv_sqrt_bc2, eps, decay_mul;
-};
+using Coef = AdamWCoef;
 
 // ---- sum of squares (double) ----
 double sumsq_scalar(const float* g, int64_t n) {
@@ -108,6 +106,31 @@ MC_AVX2 void update_avx2(float* p, const float* g, float* m, float* v, int64_t n
 
 }  // namespace
 
+AdamWCoef adamw_coef(const AdamWParams& hp, double norm) {
+  double clip = 1.0;
+  if (hp.max_grad_norm > 0.0) clip = std::min(1.0, hp.max_grad_norm / (norm + 1e-6));
+  const double bc1 = 1.0 - std::pow(hp.beta1, static_cast<double>(hp.step));
+  const double bc2 = 1.0 - std::pow(hp.beta2, static_cast<double>(hp.step));
+  AdamWCoef c;
+  c.b1 = static_cast<float>(hp.beta1);
+  c.omb1 = static_cast<float>(1.0 - hp.beta1);
+  c.b2 = static_cast<float>(hp.beta2);
+  c.omb2 = static_cast<float>(1.0 - hp.beta2);
+  c.step_size = static_cast<float>(hp.lr / bc1);
+  c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  c.eps = static_cast<float>(hp.eps);
+  c.decay_mul = static_cast<float>(1.0 - hp.lr * hp.weight_decay);
+  c.clip = static_cast<float>(clip);
+  return c;
+}
+
+Status adamw_nonfinite(int bad, double norm) {
+  return Status::Error(Code::E_NAN, "adamw: argument 'g_" + std::to_string(bad < 0 ? 0 : bad) +
+                                        "' expected finite gradients, received a non-finite value (global grad "
+                                        "norm " + std::to_string(norm) +
+                                        "); parameters and moments were left unchanged");
+}
+
 Status adamw_cpu(const AdamWTensor* ts, int count, const AdamWParams& hp, float* gnorm) {
   auto fsum = sumsq_scalar;
   auto fupd = update_scalar;
@@ -142,25 +165,10 @@ Status adamw_cpu(const AdamWTensor* ts, int count, const AdamWParams& hp, float*
     int bad = -1;
     for (int64_t i = 0; i < nc && bad < 0; ++i)
       if (!std::isfinite(pp[i])) bad = ch[i].t;
-    return Status::Error(Code::E_NAN, "adamw: argument 'g_" + std::to_string(bad < 0 ? 0 : bad) +
-                                          "' expected finite gradients, received a non-finite value (global grad "
-                                          "norm " + std::to_string(norm) +
-                                          "); parameters and moments were left unchanged");
+    return adamw_nonfinite(bad, norm);
   }
-  double clip = 1.0;
-  if (hp.max_grad_norm > 0.0) clip = std::min(1.0, hp.max_grad_norm / (norm + 1e-6));
-  const double bc1 = 1.0 - std::pow(hp.beta1, static_cast<double>(hp.step));
-  const double bc2 = 1.0 - std::pow(hp.beta2, static_cast<double>(hp.step));
-  Coef c;
-  c.b1 = static_cast<float>(hp.beta1);
-  c.omb1 = static_cast<float>(1.0 - hp.beta1);
-  c.b2 = static_cast<float>(hp.beta2);
-  c.omb2 = static_cast<float>(1.0 - hp.beta2);
-  c.step_size = static_cast<float>(hp.lr / bc1);
-  c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  c.eps = static_cast<float>(hp.eps);
-  c.decay_mul = static_cast<float>(1.0 - hp.lr * hp.weight_decay);
-  const float fclip = static_cast<float>(clip);
+  const Coef c = adamw_coef(hp, norm);
+  const float fclip = c.clip;
   parallel_for(nc, 1, [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) {
       const AdamWTensor& T = ts[ch[i].t];

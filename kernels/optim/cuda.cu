@@ -30,9 +30,7 @@ struct DevChunk {
   int32_t tensor;
 };
 
-struct Coef {
-  float b1, omb1, b2, omb2, step_size, inv_sqrt_bc2, eps, decay_mul, clip;
-};
+using Coef = AdamWCoef;
 
 __global__ void sumsq_kernel(double* part, const DevChunk* ch, int64_t nc) {
   for (int64_t c = blockIdx.x; c < nc; c += gridDim.x) {
@@ -102,26 +100,10 @@ Status adamw_cuda(const AdamWTensor* ts, int count, const AdamWParams& hp, float
     int bad = -1;
     for (int64_t i = 0; i < nc && bad < 0; ++i)
       if (!std::isfinite(part[i])) bad = chunks[i].tensor;
-    st = Status::Error(Code::E_NAN, "adamw: argument 'g_" + std::to_string(bad < 0 ? 0 : bad) +
-                                        "' expected finite gradients, received a non-finite value (global grad "
-                                        "norm " + std::to_string(norm) +
-                                        "); parameters and moments were left unchanged");
+    st = adamw_nonfinite(bad, norm);
   }
   if (st.ok() && nc > 0) {
-    double clip = 1.0;
-    if (hp.max_grad_norm > 0.0) clip = std::min(1.0, hp.max_grad_norm / (norm + 1e-6));
-    const double bc1 = 1.0 - std::pow(hp.beta1, static_cast<double>(hp.step));
-    const double bc2 = 1.0 - std::pow(hp.beta2, static_cast<double>(hp.step));
-    Coef c;
-    c.b1 = static_cast<float>(hp.beta1);
-    c.omb1 = static_cast<float>(1.0 - hp.beta1);
-    c.b2 = static_cast<float>(hp.beta2);
-    c.omb2 = static_cast<float>(1.0 - hp.beta2);
-    c.step_size = static_cast<float>(hp.lr / bc1);
-    c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-    c.eps = static_cast<float>(hp.eps);
-    c.decay_mul = static_cast<float>(1.0 - hp.lr * hp.weight_decay);
-    c.clip = static_cast<float>(clip);
+    const Coef c = adamw_coef(hp, norm);
     update_kernel<<<chunk_grid(nc), kBlock>>>(static_cast<const DevChunk*>(scratch), nc, c);
     st = cuda_launch_status(op);
   }

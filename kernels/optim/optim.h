@@ -32,6 +32,15 @@ struct AdamWParams {
   double lr, beta1, beta2, eps, weight_decay, max_grad_norm;
 };
 
+// The per-step coefficients of pass 2 (float, as both devices use them), from the hyper-parameters and
+// the pre-clip global norm; and the error for a non-finite norm (bad: the first tensor with a
+// non-finite partial, -1 if none is known). Shared by the CPU and CUDA implementations.
+struct AdamWCoef {
+  float b1, omb1, b2, omb2, step_size, inv_sqrt_bc2, eps, decay_mul, clip;
+};
+AdamWCoef adamw_coef(const AdamWParams& hp, double norm);
+Status adamw_nonfinite(int bad, double norm);
+
 // Writes the pre-clip global norm to *gnorm. E_NAN (and nothing else written) if it is not finite.
 Status adamw_cpu(const AdamWTensor* ts, int count, const AdamWParams& hp, float* gnorm);
 

@@ -260,39 +260,48 @@ Status check_rows(const char* op, const TensorView& x, int64_t D) {
 }
 }  // namespace
 
-Status op_rmsnorm_forward_cpu(const OpArgs& a) {
-  const char* op = "rmsnorm_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 1));
-  const char* names[4] = {"x", "w", "y", "rstd"};
-  for (int i = 0; i < 4; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
-  const TensorView &x = a.t[0], &w = a.t[1], &y = a.t[2], &rstd = a.t[3];
-  int64_t D = w.numel();
+Status rmsnorm_check_args(const OpArgs& a, bool backward, RmsArgs* p) {
+  const char* op = backward ? "rmsnorm_backward" : "rmsnorm_forward";
+  MC_RETURN_IF_ERROR(backward ? check_count(op, a, 6, 1, 0) : check_count(op, a, 4, 0, 1));
+  static const char* const fwd_names[4] = {"x", "w", "y", "rstd"};
+  static const char* const bwd_names[6] = {"x", "w", "rstd", "dy", "dx", "dw"};
+  const char* const* names = backward ? bwd_names : fwd_names;
+  for (int i = 0; i < a.nt; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
+  const TensorView &x = a.t[0], &w = a.t[1];
+  const int64_t D = w.numel();
   MC_RETURN_IF_ERROR(check_arg(op, "w", D > 0, "at least 1 element", "shape " + w.shape_str()));
   MC_RETURN_IF_ERROR(check_rows(op, x, D));
-  int64_t R = x.numel() / D;
-  MC_RETURN_IF_ERROR(check_numel(op, "y", y, x.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "rstd", rstd, R));
-  double eps = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "eps", std::isfinite(eps) && eps >= 0.0, "a finite eps >= 0", std::to_string(eps)));
-  rmsnorm_forward_cpu(y.f32(), rstd.f32(), x.f32(), w.f32(), R, D, static_cast<float>(eps));
+  const int64_t R = x.numel() / D;
+  p->R = R;
+  p->D = D;
+  if (!backward) {
+    MC_RETURN_IF_ERROR(check_numel(op, "y", a.t[2], x.numel()));
+    MC_RETURN_IF_ERROR(check_numel(op, "rstd", a.t[3], R));
+    const double eps = a.f[0];
+    MC_RETURN_IF_ERROR(check_arg(op, "eps", std::isfinite(eps) && eps >= 0.0, "a finite eps >= 0", std::to_string(eps)));
+    p->eps = static_cast<float>(eps);
+    return Status::Ok();
+  }
+  MC_RETURN_IF_ERROR(check_numel(op, "rstd", a.t[2], R));
+  MC_RETURN_IF_ERROR(check_numel(op, "dy", a.t[3], x.numel()));
+  MC_RETURN_IF_ERROR(check_numel(op, "dx", a.t[4], x.numel()));
+  MC_RETURN_IF_ERROR(check_numel(op, "dw", a.t[5], D));
+  p->acc = a.i[0] != 0;
+  return Status::Ok();
+}
+
+Status op_rmsnorm_forward_cpu(const OpArgs& a) {
+  RmsArgs p;
+  MC_RETURN_IF_ERROR(rmsnorm_check_args(a, false, &p));
+  rmsnorm_forward_cpu(a.t[2].f32(), a.t[3].f32(), a.t[0].f32(), a.t[1].f32(), p.R, p.D, p.eps);
   return Status::Ok();
 }
 
 Status op_rmsnorm_backward_cpu(const OpArgs& a) {
-  const char* op = "rmsnorm_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 6, 1, 0));
-  const char* names[6] = {"x", "w", "rstd", "dy", "dx", "dw"};
-  for (int i = 0; i < 6; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
-  const TensorView &x = a.t[0], &w = a.t[1], &rstd = a.t[2], &dy = a.t[3], &dx = a.t[4], &dw = a.t[5];
-  int64_t D = w.numel();
-  MC_RETURN_IF_ERROR(check_arg(op, "w", D > 0, "at least 1 element", "shape " + w.shape_str()));
-  MC_RETURN_IF_ERROR(check_rows(op, x, D));
-  int64_t R = x.numel() / D;
-  MC_RETURN_IF_ERROR(check_numel(op, "rstd", rstd, R));
-  MC_RETURN_IF_ERROR(check_numel(op, "dy", dy, x.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "dx", dx, x.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "dw", dw, D));
-  rmsnorm_backward_cpu(dx.f32(), dw.f32(), x.f32(), w.f32(), rstd.f32(), dy.f32(), R, D, a.i[0] != 0);
+  RmsArgs p;
+  MC_RETURN_IF_ERROR(rmsnorm_check_args(a, true, &p));
+  rmsnorm_backward_cpu(a.t[4].f32(), a.t[5].f32(), a.t[0].f32(), a.t[1].f32(), a.t[2].f32(), a.t[3].f32(), p.R, p.D,
+                       p.acc);
   return Status::Ok();
 }
 

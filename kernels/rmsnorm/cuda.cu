@@ -67,49 +67,29 @@ __global__ void zero_kernel(float* x, int64_t n) {
     x[i] = 0.0f;
 }
 
-Status check_rows(const char* op, const TensorView& x, int64_t D) {
-  return check_arg(op, "x", D > 0 && x.numel() % D == 0 && x.ndim >= 1 && x.dim(-1) == D,
-                   "last dimension " + std::to_string(D) + " (numel of w)", "shape " + x.shape_str());
-}
-
 unsigned row_grid(int64_t R) { return static_cast<unsigned>(R < 1 ? 1 : (R > (1LL << 30) ? (1LL << 30) : R)); }
 
 }  // namespace
 
 Status op_rmsnorm_forward_cuda(const OpArgs& a) {
   const char* op = "rmsnorm_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 4, 0, 1));
-  const char* names[4] = {"x", "w", "y", "rstd"};
-  for (int i = 0; i < 4; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
+  RmsArgs p;
+  MC_RETURN_IF_ERROR(rmsnorm_check_args(a, false, &p));
+  const int64_t R = p.R, D = p.D;
   const TensorView &x = a.t[0], &w = a.t[1], &y = a.t[2], &rstd = a.t[3];
-  const int64_t D = w.numel();
-  MC_RETURN_IF_ERROR(check_arg(op, "w", D > 0, "at least 1 element", "shape " + w.shape_str()));
-  MC_RETURN_IF_ERROR(check_rows(op, x, D));
-  const int64_t R = x.numel() / D;
-  MC_RETURN_IF_ERROR(check_numel(op, "y", y, x.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "rstd", rstd, R));
-  const double eps = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "eps", std::isfinite(eps) && eps >= 0.0, "a finite eps >= 0", std::to_string(eps)));
+  const float eps = p.eps;
   if (R > 0)
-    rms_fwd_kernel<<<row_grid(R), kBlock>>>(y.f32(), rstd.f32(), x.f32(), w.f32(), R, D, static_cast<float>(eps));
+    rms_fwd_kernel<<<row_grid(R), kBlock>>>(y.f32(), rstd.f32(), x.f32(), w.f32(), R, D, eps);
   return cuda_launch_status(op);
 }
 
 Status op_rmsnorm_backward_cuda(const OpArgs& a) {
   const char* op = "rmsnorm_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 6, 1, 0));
-  const char* names[6] = {"x", "w", "rstd", "dy", "dx", "dw"};
-  for (int i = 0; i < 6; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
+  RmsArgs p;
+  MC_RETURN_IF_ERROR(rmsnorm_check_args(a, true, &p));
+  const int64_t R = p.R, D = p.D;
   const TensorView &x = a.t[0], &w = a.t[1], &rstd = a.t[2], &dy = a.t[3], &dx = a.t[4], &dw = a.t[5];
-  const int64_t D = w.numel();
-  MC_RETURN_IF_ERROR(check_arg(op, "w", D > 0, "at least 1 element", "shape " + w.shape_str()));
-  MC_RETURN_IF_ERROR(check_rows(op, x, D));
-  const int64_t R = x.numel() / D;
-  MC_RETURN_IF_ERROR(check_numel(op, "rstd", rstd, R));
-  MC_RETURN_IF_ERROR(check_numel(op, "dy", dy, x.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "dx", dx, x.numel()));
-  MC_RETURN_IF_ERROR(check_numel(op, "dw", dw, D));
-  const bool acc = a.i[0] != 0;
+  const bool acc = p.acc;
   if (R <= 0) {
     if (!acc) zero_kernel<<<grid_for(D, kBlock), kBlock>>>(dw.f32(), D);
     return cuda_launch_status(op);

@@ -20,6 +20,13 @@ void rmsnorm_forward_cpu(float* y, float* rstd, const float* x, const float* w, 
 void rmsnorm_backward_cpu(float* dx, float* dw, const float* x, const float* w, const float* rstd, const float* dy,
                           int64_t R, int64_t D, bool accumulate_dw);
 
+// Argument checks of both ops, shared by the CPU and CUDA adapters (identical errors on either device).
+struct RmsArgs {
+  int64_t R = 0, D = 0;
+  float eps = 0.f;        // forward
+  bool acc = false;       // backward: accumulate into dw
+};
+Status rmsnorm_check_args(const OpArgs& a, bool backward, RmsArgs* p);
 Status op_rmsnorm_forward_cpu(const OpArgs& a);
 Status op_rmsnorm_backward_cpu(const OpArgs& a);
 // CUDA versions (kernels/rmsnorm/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.

@@ -157,8 +157,7 @@ void rope_cpu(float* y, const float* x, const int32_t* pos, int64_t N, int64_t H
 
 // ---------------- op adapters ----------------
 
-namespace {
-Status rope_op(const char* op, const char* xn, const char* yn, const OpArgs& a, bool inverse) {
+Status rope_check_args(const char* op, const char* xn, const char* yn, const OpArgs& a, RopeArgs* p) {
   MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 1));
   const TensorView &x = a.t[0], &pos = a.t[1], &y = a.t[2];
   MC_RETURN_IF_ERROR(check_dtype(op, xn, x, DType::F32));
@@ -166,21 +165,29 @@ Status rope_op(const char* op, const char* xn, const char* yn, const OpArgs& a, 
   MC_RETURN_IF_ERROR(check_dtype(op, yn, y, DType::F32));
   MC_RETURN_IF_ERROR(check_arg(op, xn, x.ndim == 3 && x.dim(2) > 0 && x.dim(2) % 2 == 0,
                                "shape [N, H, head_dim] with an even head_dim", "shape " + x.shape_str()));
-  const int64_t N = x.dim(0), H = x.dim(1), hd = x.dim(2);
-  MC_RETURN_IF_ERROR(check_numel(op, "pos", pos, N));
+  p->N = x.dim(0);
+  p->H = x.dim(1);
+  p->hd = x.dim(2);
+  MC_RETURN_IF_ERROR(check_numel(op, "pos", pos, p->N));
   MC_RETURN_IF_ERROR(check_numel(op, yn, y, x.numel()));
   if (y.data != x.data) {
     const char* xb = static_cast<const char*>(x.data);
     const char* yb = static_cast<const char*>(y.data);
-    int64_t bytes = x.numel() * 4;
+    const int64_t bytes = x.numel() * 4;
     MC_RETURN_IF_ERROR(check_arg(op, yn, yb + bytes <= xb || xb + bytes <= yb,
                                  "the same buffer as " + std::string(xn) + " or a disjoint one",
                                  "a partially overlapping buffer"));
   }
-  const double theta = a.f[0];
-  MC_RETURN_IF_ERROR(
-      check_arg(op, "theta", std::isfinite(theta) && theta > 0.0, "a finite theta > 0", std::to_string(theta)));
-  rope_cpu(y.f32(), x.f32(), pos.i32(), N, H, hd, theta, inverse);
+  p->theta = a.f[0];
+  return check_arg(op, "theta", std::isfinite(p->theta) && p->theta > 0.0, "a finite theta > 0",
+                   std::to_string(p->theta));
+}
+
+namespace {
+Status rope_op(const char* op, const char* xn, const char* yn, const OpArgs& a, bool inverse) {
+  RopeArgs p;
+  MC_RETURN_IF_ERROR(rope_check_args(op, xn, yn, a, &p));
+  rope_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].i32(), p.N, p.H, p.hd, p.theta, inverse);
   return Status::Ok();
 }
 }  // namespace

@@ -34,27 +34,11 @@ __global__ void rope_kernel(float* y, const float* x, const int32_t* pos, int64_
 }
 
 Status rope_op(const char* op, const char* xn, const char* yn, const OpArgs& a, bool inverse) {
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 1));
+  RopeArgs p;
+  MC_RETURN_IF_ERROR(rope_check_args(op, xn, yn, a, &p));
+  const int64_t N = p.N, H = p.H, hd = p.hd;
+  const double theta = p.theta;
   const TensorView &x = a.t[0], &pos = a.t[1], &y = a.t[2];
-  MC_RETURN_IF_ERROR(check_dtype(op, xn, x, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "pos", pos, DType::I32));
-  MC_RETURN_IF_ERROR(check_dtype(op, yn, y, DType::F32));
-  MC_RETURN_IF_ERROR(check_arg(op, xn, x.ndim == 3 && x.dim(2) > 0 && x.dim(2) % 2 == 0,
-                               "shape [N, H, head_dim] with an even head_dim", "shape " + x.shape_str()));
-  const int64_t N = x.dim(0), H = x.dim(1), hd = x.dim(2);
-  MC_RETURN_IF_ERROR(check_numel(op, "pos", pos, N));
-  MC_RETURN_IF_ERROR(check_numel(op, yn, y, x.numel()));
-  if (y.data != x.data) {
-    const char* xb = static_cast<const char*>(x.data);
-    const char* yb = static_cast<const char*>(y.data);
-    const int64_t bytes = x.numel() * 4;
-    MC_RETURN_IF_ERROR(check_arg(op, yn, yb + bytes <= xb || xb + bytes <= yb,
-                                 "the same buffer as " + std::string(xn) + " or a disjoint one",
-                                 "a partially overlapping buffer"));
-  }
-  const double theta = a.f[0];
-  MC_RETURN_IF_ERROR(
-      check_arg(op, "theta", std::isfinite(theta) && theta > 0.0, "a finite theta > 0", std::to_string(theta)));
   if (N > 0 && H > 0) {
     const unsigned grid = static_cast<unsigned>(N > (1LL << 30) ? (1LL << 30) : N);
     rope_kernel<<<grid, kBlock>>>(y.f32(), x.f32(), pos.i32(), N, H, hd, theta, inverse ? -1.0 : 1.0);

@@ -21,6 +21,13 @@ namespace mc {
 void rope_cpu(float* y, const float* x, const int32_t* pos, int64_t N, int64_t H, int64_t hd, double theta,
               bool inverse);
 
+// Argument checks of both ops (xn / yn: the input and output names, x / y or dy / dx), shared by the CPU
+// and CUDA adapters.
+struct RopeArgs {
+  int64_t N = 0, H = 0, hd = 0;
+  double theta = 0;
+};
+Status rope_check_args(const char* op, const char* xn, const char* yn, const OpArgs& a, RopeArgs* p);
 Status op_rope_forward_cpu(const OpArgs& a);
 Status op_rope_backward_cpu(const OpArgs& a);
 // CUDA versions (kernels/rope/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.

@@ -99,24 +99,29 @@ void swiglu_backward_cpu(float* dgate, float* dup, const float* gate, const floa
 
 // ---------------- op adapters ----------------
 
+Status swiglu_check_args(const OpArgs& a, bool backward, int64_t* n) {
+  const char* op = backward ? "swiglu_backward" : "swiglu_forward";
+  static const char* const fwd_names[3] = {"gate", "up", "h"};
+  static const char* const bwd_names[5] = {"gate", "up", "dh", "dgate", "dup"};
+  const char* const* names = backward ? bwd_names : fwd_names;
+  const int nt = backward ? 5 : 3;
+  MC_RETURN_IF_ERROR(check_count(op, a, nt, 0, 0));
+  for (int i = 0; i < nt; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
+  *n = a.t[0].numel();
+  for (int i = 1; i < nt; ++i) MC_RETURN_IF_ERROR(check_numel(op, names[i], a.t[i], *n));
+  return Status::Ok();
+}
+
 Status op_swiglu_forward_cpu(const OpArgs& a) {
-  const char* op = "swiglu_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
-  const char* names[3] = {"gate", "up", "h"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
-  const int64_t n = a.t[0].numel();
-  for (int i = 1; i < 3; ++i) MC_RETURN_IF_ERROR(check_numel(op, names[i], a.t[i], n));
+  int64_t n = 0;
+  MC_RETURN_IF_ERROR(swiglu_check_args(a, false, &n));
   swiglu_forward_cpu(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n);
   return Status::Ok();
 }
 
 Status op_swiglu_backward_cpu(const OpArgs& a) {
-  const char* op = "swiglu_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 5, 0, 0));
-  const char* names[5] = {"gate", "up", "dh", "dgate", "dup"};
-  for (int i = 0; i < 5; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
-  const int64_t n = a.t[0].numel();
-  for (int i = 1; i < 5; ++i) MC_RETURN_IF_ERROR(check_numel(op, names[i], a.t[i], n));
+  int64_t n = 0;
+  MC_RETURN_IF_ERROR(swiglu_check_args(a, true, &n));
   swiglu_backward_cpu(a.t[3].f32(), a.t[4].f32(), a.t[0].f32(), a.t[1].f32(), a.t[2].f32(), n);
   return Status::Ok();
 }

@@ -27,27 +27,19 @@ constexpr int kBlock = 256;
 }  // namespace
 
 Status op_swiglu_forward_cuda(const OpArgs& a) {
-  const char* op = "swiglu_forward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 3, 0, 0));
-  const char* names[3] = {"gate", "up", "h"};
-  for (int i = 0; i < 3; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
-  const int64_t n = a.t[0].numel();
-  for (int i = 1; i < 3; ++i) MC_RETURN_IF_ERROR(check_numel(op, names[i], a.t[i], n));
+  int64_t n = 0;
+  MC_RETURN_IF_ERROR(swiglu_check_args(a, false, &n));
   if (n) swiglu_fwd_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[2].f32(), a.t[0].f32(), a.t[1].f32(), n);
-  return cuda_launch_status(op);
+  return cuda_launch_status("swiglu_forward");
 }
 
 Status op_swiglu_backward_cuda(const OpArgs& a) {
-  const char* op = "swiglu_backward";
-  MC_RETURN_IF_ERROR(check_count(op, a, 5, 0, 0));
-  const char* names[5] = {"gate", "up", "dh", "dgate", "dup"};
-  for (int i = 0; i < 5; ++i) MC_RETURN_IF_ERROR(check_dtype(op, names[i], a.t[i], DType::F32));
-  const int64_t n = a.t[0].numel();
-  for (int i = 1; i < 5; ++i) MC_RETURN_IF_ERROR(check_numel(op, names[i], a.t[i], n));
+  int64_t n = 0;
+  MC_RETURN_IF_ERROR(swiglu_check_args(a, true, &n));
   if (n)
     swiglu_bwd_kernel<<<grid_for(n, kBlock), kBlock>>>(a.t[3].f32(), a.t[4].f32(), a.t[0].f32(), a.t[1].f32(),
                                                         a.t[2].f32(), n);
-  return cuda_launch_status(op);
+  return cuda_launch_status("swiglu_backward");
 }
 
 }  // namespace mc

@@ -14,6 +14,8 @@ namespace mc {
 void swiglu_forward_cpu(float* h, const float* gate, const float* up, int64_t n);
 void swiglu_backward_cpu(float* dgate, float* dup, const float* gate, const float* up, const float* dh, int64_t n);
 
+// Argument checks of both ops (element count n), shared by the CPU and CUDA adapters.
+Status swiglu_check_args(const OpArgs& a, bool backward, int64_t* n);
 Status op_swiglu_forward_cpu(const OpArgs& a);
 Status op_swiglu_backward_cpu(const OpArgs& a);
 // CUDA versions (kernels/swiglu/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.

@@ -26,20 +26,27 @@ void timestep_embedding_cpu(float* out, const float* t, int64_t N, int64_t dim, 
   });
 }
 
-Status op_timestep_embedding_cpu(const OpArgs& a) {
+Status timestep_check_args(const OpArgs& a, int64_t* N, int64_t* dim, double* max_period) {
   const char* op = "timestep_embedding";
   MC_RETURN_IF_ERROR(check_count(op, a, 2, 0, 1));
   const TensorView &t = a.t[0], &out = a.t[1];
   MC_RETURN_IF_ERROR(check_dtype(op, "t", t, DType::F32));
   MC_RETURN_IF_ERROR(check_dtype(op, "out", out, DType::F32));
-  const int64_t N = t.numel();
-  MC_RETURN_IF_ERROR(check_arg(op, "out", out.ndim == 2 && out.dim(0) == N && out.dim(1) >= 2 && out.dim(1) % 2 == 0,
-                               "shape [" + std::to_string(N) + ", dim] with an even dim >= 2",
+  *N = t.numel();
+  MC_RETURN_IF_ERROR(check_arg(op, "out", out.ndim == 2 && out.dim(0) == *N && out.dim(1) >= 2 && out.dim(1) % 2 == 0,
+                               "shape [" + std::to_string(*N) + ", dim] with an even dim >= 2",
                                "shape " + out.shape_str()));
-  const double mp = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "max_period", std::isfinite(mp) && mp > 1.0, "a finite max_period > 1",
-                               std::to_string(mp)));
-  timestep_embedding_cpu(out.f32(), t.f32(), N, out.dim(1), mp);
+  *dim = out.dim(1);
+  *max_period = a.f[0];
+  return check_arg(op, "max_period", std::isfinite(*max_period) && *max_period > 1.0, "a finite max_period > 1",
+                   std::to_string(*max_period));
+}
+
+Status op_timestep_embedding_cpu(const OpArgs& a) {
+  int64_t N = 0, dim = 0;
+  double mp = 0;
+  MC_RETURN_IF_ERROR(timestep_check_args(a, &N, &dim, &mp));
+  timestep_embedding_cpu(a.t[1].f32(), a.t[0].f32(), N, dim, mp);
   return Status::Ok();
 }
 

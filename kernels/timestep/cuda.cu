@@ -28,21 +28,13 @@ constexpr int kBlock = 256;
 }  // namespace
 
 Status op_timestep_embedding_cuda(const OpArgs& a) {
-  const char* op = "timestep_embedding";
-  MC_RETURN_IF_ERROR(check_count(op, a, 2, 0, 1));
-  const TensorView &t = a.t[0], &out = a.t[1];
-  MC_RETURN_IF_ERROR(check_dtype(op, "t", t, DType::F32));
-  MC_RETURN_IF_ERROR(check_dtype(op, "out", out, DType::F32));
-  const int64_t N = t.numel();
-  MC_RETURN_IF_ERROR(check_arg(op, "out", out.ndim == 2 && out.dim(0) == N && out.dim(1) >= 2 && out.dim(1) % 2 == 0,
-                               "shape [" + std::to_string(N) + ", dim] with an even dim >= 2",
-                               "shape " + out.shape_str()));
-  const double mp = a.f[0];
-  MC_RETURN_IF_ERROR(check_arg(op, "max_period", std::isfinite(mp) && mp > 1.0, "a finite max_period > 1",
-                               std::to_string(mp)));
-  const int64_t half = out.dim(1) / 2;
-  if (N * half > 0) timestep_kernel<<<grid_for(N * half, kBlock), kBlock>>>(out.f32(), t.f32(), N, half, std::log(mp));
-  return cuda_launch_status(op);
+  int64_t N = 0, dim = 0;
+  double mp = 0;
+  MC_RETURN_IF_ERROR(timestep_check_args(a, &N, &dim, &mp));
+  const int64_t half = dim / 2;
+  if (N * half > 0)
+    timestep_kernel<<<grid_for(N * half, kBlock), kBlock>>>(a.t[1].f32(), a.t[0].f32(), N, half, std::log(mp));
+  return cuda_launch_status("timestep_embedding");
 }
 
 }  // namespace mc

@@ -13,6 +13,8 @@ namespace mc {
 
 void timestep_embedding_cpu(float* out, const float* t, int64_t N, int64_t dim, double max_period);
 
+// Argument checks (t[N], out[N, dim]), shared by the CPU and CUDA adapters.
+Status timestep_check_args(const OpArgs& a, int64_t* N, int64_t* dim, double* max_period);
 Status op_timestep_embedding_cpu(const OpArgs& a);
 // CUDA versions (kernels/timestep/cuda.cu; CUDA addon only): same arguments and checks as the CPU adapters.
 Status op_timestep_embedding_cuda(const OpArgs& a);
