@@ -22,21 +22,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-
-def build_mask(seg, n):
-    """mask[i, j] = token i may attend to token j."""
-    sid = torch.empty(n, dtype=torch.long)
-    for s, (a, b, _mode, _sample) in enumerate(seg):
-        sid[a:b] = s
-    mode = torch.tensor([r[2] for r in seg], dtype=torch.long)
-    sample = torch.tensor([r[3] for r in seg], dtype=torch.long)
-    si, sj = sid[:, None], sid[None, :]
-    idx = torch.arange(n)
-    same_sample = sample[si] == sample[sj]
-    same_seg = si == sj
-    causal_ok = (mode[si] != 0) | (idx[None, :] <= idx[:, None])
-    earlier_ok = (sj < si) & (mode[sj] != 2)
-    return same_sample & ((same_seg & causal_ok) | earlier_ok)
+from segmask import build_mask
 
 
 def sdpa_fn():

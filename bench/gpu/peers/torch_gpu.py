@@ -11,11 +11,15 @@ JSON for ops.ts to put beside our figures.
 """
 import json
 import math
+import os
 import sys
 import time
 import traceback
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "peers"))
+from segmask import build_mask, segment_of, visible  # noqa: E402
 
 torch.backends.cuda.matmul.allow_tf32 = False
 dev = torch.device("cuda")
@@ -42,24 +46,15 @@ def segment_lengths(N, segments):
 
 
 def segment_mask(N, segments):
-    """bool [N, N], True = may attend, by DESIGN.md's rules for one sample (see attention.h)."""
+    """bool [N, N], True = may attend (bench/peers/segmask.py), and the per-token segment ids / per-segment
+    modes and samples that flex_attention's mask_mod indexes; one sample."""
     lens = segment_lengths(N, segments)
-    seg_of = torch.empty(N, dtype=torch.long)
-    modes = []
-    s = 0
-    for i, (l, (_, mode)) in enumerate(zip(lens, segments)):
-        seg_of[s : s + l] = i
-        modes.append(mode)
+    seg, s = [], 0
+    for l, (_, mode) in zip(lens, segments):
+        seg.append([s, s + l, mode, 0])
         s += l
-    seg_of = seg_of.to(dev)
-    modes_t = torch.tensor(modes, device=dev)
-    qi = torch.arange(N, device=dev)[:, None]
-    kj = torch.arange(N, device=dev)[None, :]
-    sq, sk = seg_of[:, None], seg_of[None, :]
-    same = sq == sk
-    causal_ok = (modes_t[sq] != 0) | (kj <= qi)
-    earlier = (sk < sq) & (modes_t[sk] != 2)
-    return (same & causal_ok) | earlier, seg_of, modes_t
+    sid, mode, sample = (t.to(dev) for t in segment_of(seg, N))
+    return build_mask(seg, N).to(dev), sid, mode, sample
 
 
 def visible_pairs(mask):
@@ -108,7 +103,7 @@ def bench_attention(out, shapes, save=lambda: None):
         res = {}
         out["attention"][name] = res
         try:
-            mask, seg_of, modes_t = segment_mask(N, a["segments"])
+            mask, sid, mode, sample = segment_mask(N, a["segments"])
             res["visible_pairs_per_head"] = visible_pairs(mask)
             q = torch.randn(1, H, N, hd, device=dev, dtype=torch.bfloat16, requires_grad=True)
             k = torch.randn(1, Hkv, N, hd, device=dev, dtype=torch.bfloat16, requires_grad=True)
@@ -130,8 +125,7 @@ def bench_attention(out, shapes, save=lambda: None):
                 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
                 def mask_mod(b, h, qi, kj):
-                    sq, sk = seg_of[qi], seg_of[kj]
-                    return ((sq == sk) & ((modes_t[sq] != 0) | (kj <= qi))) | ((sk < sq) & (modes_t[sk] != 2))
+                    return visible(qi, kj, sid, mode, sample)
 
                 bm = create_block_mask(mask_mod, None, None, N, N, device="cuda")
                 flex = torch.compile(flex_attention)
