@@ -3,7 +3,7 @@
 // typed replace or camera move. Still scene-independent: src/cot/apply.ts binds the object
 // references to a scene's ids. `keep` becomes an op too, so completeness can be checked.
 
-import type { MetaTask } from '../world/ops.js';
+import { type MetaTask, metaTaskOf } from '../world/ops.js';
 import type { ColorName, Tone } from '../world/palette.js';
 import type { Background, Point, Size, Style, Texture } from '../world/scene.js';
 import type { CameraAction, Cot, ObjectRef, ResultEntry, TraversalEntry } from './ast.js';
@@ -43,20 +43,7 @@ export type CotOp =
 
 /** The meta-task of an op (null for keep). */
 export function cotMetaTask(op: CotOp): MetaTask | null {
-  switch (op.op) {
-    case 'keep':
-      return null;
-    case 'add':
-    case 'remove':
-      return op.op;
-    case 'replace':
-    case 'replace_global':
-      return 'replace';
-    case 'move':
-      return 'position_change';
-    case 'camera':
-      return 'camera_motion';
-  }
+  return op.op === 'keep' ? null : metaTaskOf(op);
 }
 
 /** A word run that does not read as a world value (only possible after an open-mode parse). */

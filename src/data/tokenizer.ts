@@ -63,20 +63,10 @@ function glued(piece: string, first: boolean): string {
  * encodable without <|unk|> as long as the single characters are in the vocabulary.
  */
 export function wordTokens(text: string, known: (token: string) => boolean): string[] {
-  const out: string[] = [];
-  for (const chunk of text.split(/\s+/)) {
-    if (chunk === '') continue;
-    if (!chunk.startsWith(GLUE) && known(chunk)) {
-      out.push(chunk);
-      continue;
-    }
-    chunkPieces(chunk).forEach((p, k) => {
-      const tok = glued(p, k === 0);
-      if (known(tok) || p.length === 1) out.push(tok);
-      else [...p].forEach((c, j) => out.push(glued(c, k === 0 && j === 0)));
-    });
-  }
-  return out;
+  return chunkTokens(text, known, (p, first) => {
+    const tok = glued(p, first);
+    return known(tok) || p.length === 1 ? [tok] : spelled(p, first);
+  });
 }
 
 /**
@@ -84,20 +74,24 @@ export function wordTokens(text: string, known: (token: string) => boolean): str
  * and digits (the text glyphs spell, "A7") which go in as characters rather than one-off words.
  */
 function corpusTokens(text: string, known: (token: string) => boolean): string[] {
+  return chunkTokens(text, known, (p, first) =>
+    /^[A-Z0-9]{2,}$/.test(p) && !known(glued(p, first)) ? spelled(p, first) : [glued(p, first)],
+  );
+}
+
+/** A text's whitespace chunks: a known chunk as itself, any other through its pieces (first: the chunk's first piece). */
+function chunkTokens(text: string, known: (token: string) => boolean, piece: (p: string, first: boolean) => string[]): string[] {
   const out: string[] = [];
   for (const chunk of text.split(/\s+/)) {
     if (chunk === '') continue;
-    if (!chunk.startsWith(GLUE) && known(chunk)) {
-      out.push(chunk);
-      continue;
-    }
-    chunkPieces(chunk).forEach((p, k) => {
-      if (/^[A-Z0-9]{2,}$/.test(p) && !known(glued(p, k === 0))) [...p].forEach((c, j) => out.push(glued(c, k === 0 && j === 0)));
-      else out.push(glued(p, k === 0));
-    });
+    if (!chunk.startsWith(GLUE) && known(chunk)) out.push(chunk);
+    else chunkPieces(chunk).forEach((p, k) => out.push(...piece(p, k === 0)));
   }
   return out;
 }
+
+/** a piece as its single characters (the first glued like the piece) */
+const spelled = (p: string, first: boolean): string[] => [...p].map((c, j) => glued(c, first && j === 0));
 
 /** Printable ASCII characters, alone and glued: the fallback that makes any ASCII text encodable. */
 export function characterTokens(): string[] {

@@ -38,7 +38,7 @@ export type CameraOp = { op: 'camera'; from: Camera; to: Camera };
 
 export type EditOp = AddOp | RemoveOp | ReplaceOp | GlobalReplaceOp | MoveOp | CameraOp;
 
-export function metaTaskOf(op: EditOp): MetaTask {
+export function metaTaskOf(op: Pick<EditOp, 'op'>): MetaTask {
   switch (op.op) {
     case 'add':
       return 'add';
