@@ -22,17 +22,19 @@ const char* const kNames[kOpCount] = {"gemm",           "gemm_grouped",      "bi
                                       "timestep_embedding", "cross_entropy", "mse_forward",        "mse_backward"};
 
 const OpDef* const* op_defs() {
-  static const OpDef* defs[kOpCount] = {};
-  static bool init = false;
-  if (!init) {
-    int count = 0;
-    const OpDef* table = op_table(&count);
-    for (int k = 0; k < kOpCount; ++k)
-      for (int i = 0; i < count; ++i)
-        if (std::strcmp(table[i].name, kNames[k]) == 0) defs[k] = &table[i];
-    init = true;
-  }
-  return defs;
+  // built once, thread-safely (a function-local static), on the first call from any model
+  struct Table {
+    const OpDef* defs[kOpCount] = {};
+    Table() {
+      int count = 0;
+      const OpDef* table = op_table(&count);
+      for (int k = 0; k < kOpCount; ++k)
+        for (int i = 0; i < count; ++i)
+          if (std::strcmp(table[i].name, kNames[k]) == 0) defs[k] = &table[i];
+    }
+  };
+  static const Table t;
+  return t.defs;
 }
 
 }  // namespace
