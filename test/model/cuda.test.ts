@@ -114,3 +114,22 @@ describe.skipIf(onCuda)('asking for CUDA where it is not usable', () => {
     expect(m.device).toBe('cpu');
   });
 });
+
+describe('copyTo', () => {
+  it('copies the weights (same losses), and the copy is independent of the original', async () => {
+    const cfg = microConfig();
+    using a = MotModel.create(cfg, { seed: 4 });
+    randomizeParams(a, 5);
+    using b = a.copyTo('cpu', { grads: true });
+    expect(b.device).toBe('cpu');
+    expect(b.grads).not.toBeNull();
+    const batch = editAndUnderstanding(cfg, 2);
+    const ra = await a.forward(batch);
+    const rb = await b.forward(batch);
+    expect(rb.loss).toBe(ra.loss);
+    b.params[0].upload(new Float32Array(b.params[0].numel));
+    expect(relNorm(a.params[0].download() as Float32Array, b.params[0].download() as Float32Array)).toBeGreaterThan(0);
+    using c = a.copyTo('cpu');
+    expect(c.grads).toBeNull();
+  });
+});
