@@ -146,8 +146,8 @@ export function withThreads<T>(n: number, fn: () => T): T {
 
 /** Disposes every tensor created through `track` when the test ends. */
 export class Scope {
-  private items: Tensor[] = [];
-  track<T extends Tensor>(t: T): T {
+  private items: { dispose(): void }[] = [];
+  track<T extends { dispose(): void }>(t: T): T {
     this.items.push(t);
     return t;
   }

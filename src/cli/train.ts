@@ -25,7 +25,8 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed', nonNegative('--seed'))
     .option('--device <d>', "cpu | cuda | auto (auto: CUDA when usable); default cpu", deviceOption('--device'))
     .option('--checkpoint-every <n>', 'steps between checkpoints', nonNegative('--checkpoint-every'))
-    .option('--resume', 'continue from <out>/checkpoint.safetensors')
+    .option('--resume', 'continue from <out>/checkpoint.safetensors (an error when there is none)')
+    .option('--resume-or-start', 'continue from <out>/checkpoint.safetensors when there is one, else start a fresh run')
     .action(async (opts) => {
       const base: SftFileConfig = opts.config ? readSftConfig(opts.config) : parseSftConfig({});
       const cfg = parseSftConfig(
@@ -63,7 +64,9 @@ export function registerTrain(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       try {
-        const out = await trainOnWorld(cfg, { resume: opts.resume, signal: ac.signal, log: (l) => console.error(l) });
+        if (opts.resume && opts.resumeOrStart) throw new Error("train sft: options '--resume' and '--resume-or-start' expected one or the other, received both");
+        const resume = opts.resumeOrStart ? 'or-start' : Boolean(opts.resume);
+        const out = await trainOnWorld(cfg, { resume, signal: ac.signal, log: (l) => console.error(l) });
         const last = out.result.metrics.at(-1);
         console.log(out.result.message);
         if (last)

@@ -6,14 +6,15 @@
 import type { HostBatch } from '../model/batch.js';
 import { Expert, SegMode, TokenKind } from '../model/batch.js';
 import { KvCache, type MotModel } from '../model/model.js';
-import { Tensor } from '../native/tensor.js';
-import { type CfgRenorm, cfgCombine } from '../ops/sampler.js';
+import type { CfgRenorm } from '../ops/sampler.js';
 import { gridPositions, type ImageTokens } from '../data/codec.js';
 import { packSamples } from '../data/pack.js';
 import { type SampleContext, editContext } from '../data/samples.js';
 import type { RgbImage } from '../world/image.js';
 import { Rng, hashSeed } from '../world/rng.js';
-import { shiftTimestep } from '../data/flow.js';
+import { GuidedField, eulerSolve, odeSchedule } from './ode.js';
+
+export { odeSchedule } from './ode.js';
 
 export interface EditOptions {
   /** generate a CoT first (think mode) */
@@ -34,6 +35,8 @@ export interface EditOptions {
   seed: number;
   /** a given CoT instead of generating one (teacher forcing for evaluation of the image stage) */
   cot?: string;
+  /** the initial noise x_1 (tokens x channels of the source's latent grid); default: Gaussian from the seed */
+  noise?: Float32Array;
 }
 
 export const DEFAULT_EDIT: EditOptions = {
@@ -53,6 +56,8 @@ export const DEFAULT_EDIT: EditOptions = {
 
 export interface EditOutput {
   image: RgbImage;
+  /** the sampled latents x_0 (before decoding to pixels) */
+  latents: Float32Array;
   /** the CoT text (empty when think is off) */
   cot: string;
   cotTokens: number[];
@@ -120,12 +125,6 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
   return cand[cand.length - 1];
 }
 
-/** The shifted ODE schedule: linspace(1, 0, steps) mapped by s*t / (1 + (s-1) t). */
-export function odeSchedule(steps: number, shift: number): number[] {
-  if (!Number.isInteger(steps) || steps < 2) throw new Error(`odeSchedule: argument 'steps' expected an integer >= 2, received ${steps}`);
-  return Array.from({ length: steps }, (_, i) => shiftTimestep(1 - i / (steps - 1), shift));
-}
-
 export async function editImage(
   model: MotModel,
   ctx: SampleContext,
@@ -184,37 +183,26 @@ export async function editImage(
   await model.infer(noImage, packSamples([noImgBuilder.build()]), { write: true });
   const t1 = performance.now();
 
-  // ODE from pure noise
-  // the target has the source's latent grid
+  // ODE from pure noise; the target has the source's latent grid
   const grid = ctx.codec.encode(source);
   const C = ctx.dims.latentChannels;
   const n = grid.rows * grid.cols;
   const x = new Float32Array(n * C);
-  for (let i = 0; i < x.length; i++) x[i] = rng.gaussian();
-  const ts = odeSchedule(o.steps, o.timestepShift);
-  using vT = Tensor.zeros([n, C], { device: 'cpu' });
-  using vtT = Tensor.zeros([n, C], { device: 'cpu' });
-  using viT = Tensor.zeros([n, C], { device: 'cpu' });
-  using outT = Tensor.zeros([n, C], { device: 'cpu' });
-  for (let i = 0; i < ts.length - 1; i++) {
-    const t = ts[i];
-    const xt: ImageTokens = { rows: grid.rows, cols: grid.cols, dim: C, data: x };
-    const v = (await model.infer(full, noiseSegment(ctx, xt, t, pos), { velocities: true })).velocities!;
-    let g = v;
-    const useCfg = t >= o.cfgInterval[0] && t <= o.cfgInterval[1] && (o.cfgText !== 1 || o.cfgImg > 1);
-    if (useCfg) {
-      const vt = (await model.infer(noText, noiseSegment(ctx, xt, t, imagePart.position), { velocities: true })).velocities!;
-      const vi = (await model.infer(noImage, noiseSegment(ctx, xt, t, noImgBuilder.position), { velocities: true })).velocities!;
-      vT.upload(v);
-      vtT.upload(vt);
-      viT.upload(vi);
-      cfgCombine(vT, vtT, viT, outT, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
-      g = outT.toFloat32Array();
-    }
-    const dt = ts[i + 1] - t; // negative: t runs from 1 to 0
-    for (let j = 0; j < x.length; j++) x[j] += dt * g[j];
-  }
+  if (o.noise) {
+    if (o.noise.length !== x.length) throw new RangeError(`editImage: option 'noise' expected ${x.length} floats (${n} tokens x ${C} channels), received ${o.noise.length}`);
+    x.set(o.noise);
+  } else for (let i = 0; i < x.length; i++) x[i] = rng.gaussian();
+  // each context's velocity at (x, t): its noise segment at the RoPE position after its prefix
+  const velocity = (cache: KvCache, pos: number) => async (xs: Float32Array, t: number) =>
+    (await model.infer(cache, noiseSegment(ctx, { rows: grid.rows, cols: grid.cols, dim: C, data: xs }, t, pos), { velocities: true })).velocities!;
+  using guided = new GuidedField(
+    { full: velocity(full, pos), noText: velocity(noText, imagePart.position), noImage: velocity(noImage, noImgBuilder.position) },
+    o,
+    n,
+    C,
+  );
+  await eulerSolve(x, odeSchedule(o.steps, o.timestepShift), guided.field);
   const image = ctx.codec.decode({ rows: grid.rows, cols: grid.cols, dim: C, data: x });
   const t2 = performance.now();
-  return { image, cot: cotText, cotTokens, cotComplete, seconds: { think: (t1 - t0) / 1000, denoise: (t2 - t1) / 1000 } };
+  return { image, latents: x, cot: cotText, cotTokens, cotComplete, seconds: { think: (t1 - t0) / 1000, denoise: (t2 - t1) / 1000 } };
 }

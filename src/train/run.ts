@@ -66,7 +66,7 @@ export interface TrainOutcome {
 
 export async function trainOnWorld(
   cfg: SftFileConfig,
-  opts: { resume?: boolean; quiet?: boolean; signal?: AbortSignal; log?: (line: string) => void } = {},
+  opts: { resume?: boolean | 'or-start'; quiet?: boolean; signal?: AbortSignal; log?: (line: string) => void } = {},
 ): Promise<TrainOutcome> {
   const prepared = prepare(cfg);
   const { modelConfig, ctx, tokenizer } = prepared;

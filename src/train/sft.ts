@@ -1,10 +1,11 @@
 // Stage 1 of Meta-CoT: supervised fine-tuning on packed CoT-editing + understanding sequences.
-// loss = w_ce * CE(CoT / answer tokens) + w_mse * MSE(velocity at noisy latents); AdamW with warmup
-// then constant or cosine; gradient accumulation; EMA; checkpoints every N steps, on Ctrl-C and at the
-// end (atomic); exact resume (the data order is a pure function of (seed, step), the optimizer and
-// EMA state are in the checkpoint); a non-finite loss or gradient stops the run with the last good
-// checkpoint kept. Compute runs on native worker threads: the event loop stays free for the progress
-// display and signals.
+// loss = w_ce * CE(CoT / answer tokens) + w_mse * MSE(velocity at noisy latents), over the step's
+// micro-batches taken together (accumulate.ts); AdamW with warmup then constant or cosine; EMA;
+// checkpoints every N steps, on Ctrl-C and at the end (atomic); exact resume (the data order is a
+// pure function of (seed, step, micro), the weights, AdamW moments and step and the EMA are in the
+// checkpoint, and a resume whose config differs from the saved one is refused); a non-finite loss or
+// gradient stops the run with the last good checkpoint kept. Compute runs on native worker threads:
+// the event loop stays free for the progress display and signals.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,10 +14,14 @@ import { loadCheckpoint, loadInto, restoreOptimizer, saveCheckpoint } from '../m
 import type { MotModel } from '../model/model.js';
 import { writeFileAtomic } from '../model/safetensors.js';
 import { Progress } from '../util/progress.js';
+import { NonFiniteError, accumulateGradients } from './accumulate.js';
 import { Ema } from './ema.js';
-import { type StepShape, trainStepFlops } from './flops.js';
+import type { StepShape } from './flops.js';
 import { AdamW, type AdamWConfig } from './optimizer.js';
+import { checkResumable } from './resume.js';
 import { type ScheduleConfig, learningRate } from './schedule.js';
+
+export { NonFiniteError } from './accumulate.js';
 
 export interface TrainBatch {
   batch: HostBatch;
@@ -71,7 +76,11 @@ export interface SftRun {
   tokenizer?: unknown;
   /** extra state saved with checkpoints (e.g. the data config) */
   meta?: Record<string, unknown>;
-  resume?: boolean;
+  /**
+   * Continue from the checkpoint in outDir: true requires one (a missing checkpoint is an error, not a
+   * fresh start); 'or-start' starts a fresh run when there is none.
+   */
+  resume?: boolean | 'or-start';
   quiet?: boolean;
   /** called after every step (tests stop runs with it) */
   onStep?: (m: StepMetrics) => void | 'stop';
@@ -87,8 +96,6 @@ export interface SftResult {
   metrics: StepMetrics[];
 }
 
-export class NonFiniteError extends Error {}
-
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -97,14 +104,23 @@ export async function runSft(run: SftRun): Promise<SftResult> {
   mkdirSync(outDir, { recursive: true });
   const ckPath = join(outDir, CHECKPOINT_FILE);
   const metricsPath = join(outDir, METRICS_FILE);
+  const hasCheckpoint = existsSync(ckPath);
+  if (run.resume === true && !hasCheckpoint)
+    throw new Error(`--resume: there is no checkpoint to resume from at '${ckPath}' (use --resume-or-start to start a fresh run when there is none)`);
+  const resuming = Boolean(run.resume) && hasCheckpoint;
   using opt = new AdamW(model, { ...cfg.optimizer, lr: cfg.schedule.lr });
   using ema = cfg.emaDecay > 0 ? new Ema(model, cfg.emaDecay) : null;
+  const state = { ...run.meta, sft: cfg };
   let step = 0;
-  if (run.resume && existsSync(ckPath)) {
+  if (resuming) {
     const ck = loadCheckpoint(ckPath);
+    checkResumable(ckPath, ck.state, state, 'sft');
     loadInto(model.params, model, ck.params, 'model');
-    if (ck.optimizer) restoreOptimizer(opt, ck);
-    if (ema && ck.ema) ema.load(ck.ema);
+    restoreOptimizer(opt, ck);
+    if (ema) {
+      if (!ck.ema) throw new Error(`--resume: checkpoint '${ckPath}' holds no EMA weights, but this run keeps an EMA (emaDecay ${cfg.emaDecay})`);
+      ema.load(ck.ema);
+    }
     step = ck.step;
     // keep only the metric lines of steps the checkpoint covers
     if (existsSync(metricsPath)) {
@@ -118,22 +134,18 @@ export async function runSft(run: SftRun): Promise<SftResult> {
   }
   const schedule: ScheduleConfig = { ...cfg.schedule, totalSteps: cfg.steps };
   const save = () => {
-    saveCheckpoint(ckPath, model, {
-      optimizer: opt,
-      ema: ema?.weights,
-      step,
-      state: { ...run.meta, sft: cfg },
-      tokenizer: run.tokenizer,
-    });
+    saveCheckpoint(ckPath, model, { optimizer: opt, ema: ema?.weights, step, state, tokenizer: run.tokenizer });
     return ckPath;
   };
-  let lastCheckpoint: string | null = existsSync(ckPath) && run.resume ? ckPath : null;
+  let lastCheckpoint: string | null = resuming ? ckPath : null;
   const metrics: StepMetrics[] = [];
   const progress = new Progress({ label: 'sft', total: cfg.steps, fields: 'loss {loss} (ce {ce}, mse {mse}) | {sps} samples/s {tps} tok/s | MFU {mfu}', quiet: run.quiet });
   progress.update(step);
   let stopped: SftResult['stopped'] = 'done';
-  let pending: TrainBatch | null = null;
   let message = '';
+  const micros = (s: number) => Array.from({ length: cfg.gradAccum }, (_, micro) => run.source.batchAt(s, micro));
+  // the next step's micro-batches, built on this thread while the native steps run on the workers
+  let pending: TrainBatch[] | null = null;
   try {
     while (step < cfg.steps) {
       if (run.signal?.aborted) {
@@ -142,35 +154,14 @@ export async function runSft(run: SftRun): Promise<SftResult> {
       }
       const t0 = performance.now();
       const lr = learningRate(schedule, step);
-      model.zeroGrad();
-      let loss = 0;
-      let ce = 0;
-      let mse = 0;
-      let samples = 0;
-      let tokens = 0;
-      let flops = 0;
-      try {
-        for (let micro = 0; micro < cfg.gradAccum; micro++) {
-          const tb = pending ?? run.source.batchAt(step, micro);
-          pending = null;
-          const fwd = model.forward(tb.batch, { wCe: cfg.wCe / cfg.gradAccum, wMse: cfg.wMse / cfg.gradAccum });
-          // build the next micro-batch on this thread while the native step runs on the workers
-          const nextKey = micro + 1 < cfg.gradAccum ? [step, micro + 1] : [step + 1, 0];
-          if (nextKey[0] < cfg.steps) pending = run.source.batchAt(nextKey[0], nextKey[1]);
-          const r = await fwd;
-          if (!Number.isFinite(r.loss)) throw new NonFiniteError(`loss is ${r.loss} (ce ${r.ce}, mse ${r.mse})`);
-          await model.backward();
-          loss += r.loss;
-          ce += r.ce / cfg.gradAccum;
-          mse += r.mse / cfg.gradAccum;
-          samples += tb.samples;
-          tokens += tb.batch.ids.length;
-          flops += trainStepFlops(model.config, tb.shape);
-        }
-      } catch (e) {
-        if (e instanceof NonFiniteError || (e as { code?: string }).code === 'E_NAN') throw new NonFiniteError((e as Error).message);
-        throw e;
-      }
+      const batches = pending ?? micros(step);
+      const next: TrainBatch[] = [];
+      const r = await accumulateGradients(model, batches, cfg, {
+        whileRunning: (micro) => {
+          if (step + 1 < cfg.steps) next.push(run.source.batchAt(step + 1, micro));
+        },
+      });
+      pending = next.length === cfg.gradAccum ? next : null;
       let gradNorm: number;
       try {
         gradNorm = await opt.update(lr);
@@ -183,25 +174,25 @@ export async function runSft(run: SftRun): Promise<SftResult> {
       const seconds = (performance.now() - t0) / 1000;
       const m: StepMetrics = {
         step,
-        loss,
-        ce,
-        mse,
+        loss: r.loss,
+        ce: r.ce,
+        mse: r.mse,
         lr,
         gradNorm,
-        samples,
-        tokens,
+        samples: r.samples,
+        tokens: r.tokens,
         seconds,
-        samplesPerSec: samples / seconds,
-        tokensPerSec: tokens / seconds,
-        flopsPerSec: flops / seconds,
-        mfu: run.peakFlops ? flops / seconds / run.peakFlops : null,
+        samplesPerSec: r.samples / seconds,
+        tokensPerSec: r.tokens / seconds,
+        flopsPerSec: r.flops / seconds,
+        mfu: run.peakFlops ? r.flops / seconds / run.peakFlops : null,
       };
       metrics.push(m);
       if (step % cfg.logEvery === 0 || step === cfg.steps) appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
       progress.update(step, {
-        loss: loss.toFixed(4),
-        ce: ce.toFixed(3),
-        mse: mse.toFixed(4),
+        loss: r.loss.toFixed(4),
+        ce: r.ce.toFixed(3),
+        mse: r.mse.toFixed(4),
         sps: m.samplesPerSec.toFixed(1),
         tps: m.tokensPerSec.toFixed(0),
         mfu: m.mfu === null ? '-' : `${(100 * m.mfu).toFixed(1)}%`,

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkpointTensors, loadCheckpoint, modelFromCheckpoint, restoreOptimizer, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { MotModel } from '../../src/model/model.js';
 import { loadSafetensors, parse, serialize } from '../../src/model/safetensors.js';
+import { Tensor } from '../../src/native/tensor.js';
 import { AdamW } from '../../src/train/optimizer.js';
 import { editAndUnderstanding, microConfig } from './fixtures.js';
 
@@ -69,6 +70,39 @@ describe('checkpoints', () => {
     const { tensors, metadata } = checkpointTensors(m2, { optimizer: o2, step: ck.step, state: ck.state, tokenizer: ck.tokenizer });
     expect(tensors.length).toBe(model.layout.length * 3);
     expect(metadata.format).toBe('metacot-checkpoint-v1');
+  });
+
+  it('every tensor and state field a resume needs round-trips: weights, AdamW m, v, step and config, EMA, step, state, tokenizer', async () => {
+    const cfg = microConfig();
+    using model = MotModel.create(cfg, { seed: 1 });
+    using opt = new AdamW(model, { lr: 1e-3, beta2: 0.99, maxGradNorm: 0.5 });
+    await trainSteps(model, opt, 3, 0);
+    const ema = model.params.map((p, i) => {
+      const t = Tensor.from(p.toFloat32Array().map((x) => x * 0.5 + i), p.shape) as Tensor<'f32'>;
+      return t;
+    });
+    const state = { seed: 7, data: { variant: 'meta', categories: 'full' }, sft: { gradAccum: 2 } };
+    const p = join(dir, 'all.safetensors');
+    saveCheckpoint(p, model, { optimizer: opt, ema, step: 3, state, tokenizer: { words: ['x'] } });
+    const ck = loadCheckpoint(p);
+    for (const t of ema) t.dispose();
+    expect(ck.step).toBe(3);
+    expect(ck.state).toEqual(state);
+    expect(ck.tokenizer).toEqual({ words: ['x'] });
+    expect(ck.config).toEqual(cfg);
+    expect(ck.optimizer!.step).toBe(3);
+    expect(ck.optimizer!.cfg).toEqual(opt.cfg);
+    const groups = { params: ck.params, m: ck.optimizer!.m, v: ck.optimizer!.v, ema: ck.ema! };
+    const live = { params: model.params, m: opt.m, v: opt.v, ema: null };
+    for (const [g, map] of Object.entries(groups)) {
+      expect([...map.keys()], g).toEqual(model.layout.map((s) => s.name));
+      model.layout.forEach((s, i) => {
+        const want = g === 'ema' ? model.params[i].toFloat32Array().map((x) => x * 0.5 + i) : live[g as 'params' | 'm' | 'v'][i].toFloat32Array();
+        expect(map.get(s.name), `${g} ${s.name}`).toEqual(want);
+      });
+    }
+    // the moments are not the weights (a swapped or duplicated group would not pass)
+    expect(ck.optimizer!.m.get('embed.weight')).not.toEqual(ck.optimizer!.v.get('embed.weight'));
   });
 
   it('a run stopped and resumed from a checkpoint continues with exactly the same losses', async () => {

@@ -68,3 +68,44 @@ export function randomizeParams(model: MotModel, seed: number, opts: { scale?: n
   });
   return map;
 }
+
+/** Packed batches side by side as one: tokens, tensors and targets concatenated, segment rows offset and samples renumbered. */
+export function concatBatches(batches: HostBatch[]): HostBatch {
+  const cat = <T extends Int32Array | Float32Array>(make: new (n: number) => T, pick: (b: HostBatch) => T): T => {
+    const parts = batches.map(pick);
+    const out = new make(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const seg: number[] = [];
+  let tok = 0;
+  let sample = 0;
+  for (const b of batches) {
+    let top = -1;
+    for (let r = 0; r < b.seg.length; r += 4) {
+      seg.push(b.seg[r] + tok, b.seg[r + 1] + tok, b.seg[r + 2], b.seg[r + 3] + sample);
+      top = Math.max(top, b.seg[r + 3]);
+    }
+    tok += b.ids.length;
+    sample += top + 1;
+  }
+  return {
+    ids: cat(Int32Array, (b) => b.ids),
+    kind: cat(Int32Array, (b) => b.kind),
+    expert: cat(Int32Array, (b) => b.expert),
+    pos: cat(Int32Array, (b) => b.pos),
+    seg: Int32Array.from(seg),
+    vitPatches: cat(Float32Array, (b) => b.vitPatches),
+    vitPos: cat(Int32Array, (b) => b.vitPos),
+    latents: cat(Float32Array, (b) => b.latents),
+    latentPos: cat(Int32Array, (b) => b.latentPos),
+    latentT: cat(Float32Array, (b) => b.latentT),
+    ceTargets: cat(Int32Array, (b) => b.ceTargets!),
+    mseTarget: cat(Float32Array, (b) => b.mseTarget!),
+    mseMask: cat(Float32Array, (b) => b.mseMask!),
+  };
+}

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { type CheckpointData, loadCheckpoint } from '../../src/model/checkpoint.js';
 import { MotModel } from '../../src/model/model.js';
 import { stepShapeOf } from '../../src/train/flops.js';
 import { type BatchSource, type SftConfig, runSft } from '../../src/train/sft.js';
@@ -61,27 +62,93 @@ describe('SFT', () => {
     expect(r.lastCheckpoint).toBe(join(out, 'checkpoint.safetensors'));
   });
 
-  it('stopping and resuming reproduces the uninterrupted losses exactly', async () => {
+  it('stopping and resuming reproduces the uninterrupted run exactly: losses, weights, AdamW moments and step, EMA', async () => {
     const cfg20 = { ...sft, steps: 20, checkpointEvery: 5 };
+    const meta = { seed: 5, data: { variant: 'meta' } };
     const full = await (async () => {
       using model = MotModel.create(cfg, { seed: 5 });
-      return (await runSft({ outDir: join(dir, 'full'), model, source: source(), cfg: cfg20, quiet: true })).metrics.map((m) => m.loss);
+      return (await runSft({ outDir: join(dir, 'full'), model, source: source(), cfg: cfg20, meta, quiet: true })).metrics.map((m) => m.loss);
     })();
     const out = join(dir, 'resumed');
     const first = await (async () => {
       using model = MotModel.create(cfg, { seed: 5 });
       // stop after step 7 (as Ctrl-C would): the run saves a checkpoint at step 7
-      const r = await runSft({ outDir: out, model, source: source(), cfg: cfg20, quiet: true, onStep: (m) => (m.step === 7 ? 'stop' : undefined) });
+      const r = await runSft({ outDir: out, model, source: source(), cfg: cfg20, meta, quiet: true, onStep: (m) => (m.step === 7 ? 'stop' : undefined) });
       expect(r.stopped).toBe('interrupted');
       expect(r.steps).toBe(7);
       return r.metrics.map((m) => m.loss);
     })();
     using model = MotModel.create(cfg, { seed: 999 }); // different init: everything must come from the checkpoint
-    const rest = await runSft({ outDir: out, model, source: source(), cfg: cfg20, quiet: true, resume: true });
+    const rest = await runSft({ outDir: out, model, source: source(), cfg: cfg20, meta, quiet: true, resume: true });
     expect(rest.metrics[0].step).toBe(8);
     expect([...first, ...rest.metrics.map((m) => m.loss)]).toEqual(full);
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).step)).toEqual([...Array(20).keys()].map((i) => i + 1));
+    // the final states are the same, tensor by tensor and field by field
+    const a = loadCheckpoint(join(dir, 'full', 'checkpoint.safetensors'));
+    const b = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+    expectSameCheckpoint(b, a);
+    expect(b.ema!.size).toBe(model.layout.length);
+    expect(b.optimizer!.step).toBe(20);
+    expect(b.state).toEqual({ ...meta, sft: cfg20 });
+  });
+
+  it('--resume with no checkpoint refuses; or-start starts a fresh run', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const out = join(dir, 'none');
+    await expect(runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 2 }, quiet: true, resume: true })).rejects.toThrow(
+      `--resume: there is no checkpoint to resume from at '${join(out, 'checkpoint.safetensors')}' (use --resume-or-start to start a fresh run when there is none)`,
+    );
+    const r = await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 2 }, quiet: true, resume: 'or-start' });
+    expect(r.metrics.map((m) => m.step)).toEqual([1, 2]);
+    // and with one there, or-start resumes
+    const again = await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 3 }, quiet: true, resume: 'or-start' });
+    expect(again.metrics.map((m) => m.step)).toEqual([3]);
+  });
+
+  it('a resume under another seed, learning rate or EMA refuses, naming the field; more steps are fine', async () => {
+    const out = join(dir, 'mismatch');
+    const meta = { seed: 1, data: { categories: 'full' } };
+    const go = (over: Partial<SftConfig>, m: Record<string, unknown> = meta) => {
+      const model = MotModel.create(cfg, { seed: 3 });
+      return runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 3, ...over }, meta: m, quiet: true, resume: true }).finally(() => model.dispose());
+    };
+    {
+      using model = MotModel.create(cfg, { seed: 3 });
+      await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 3 }, meta, quiet: true });
+    }
+    await expect(go({}, { ...meta, seed: 2 })).rejects.toThrow(/--resume: checkpoint '.*' was written by a run with seed = 1, this run has 2; resuming would not continue that run/);
+    await expect(go({}, { ...meta, data: { categories: '5meta' } })).rejects.toThrow(/with data.categories = "full", this run has "5meta"/);
+    await expect(go({ schedule: { ...sft.schedule, lr: 1 } })).rejects.toThrow(/with sft.schedule.lr = 0.003, this run has 1;/);
+    await expect(go({ gradAccum: 1 })).rejects.toThrow(/with sft.gradAccum = 2, this run has 1;/);
+    await expect(go({}, { seed: 1 })).rejects.toThrow(/with data = \{"categories":"full"\}, this run has \(absent\)/);
+    // the EMA is part of the state: turning it off is a config change, and a checkpoint without it cannot feed one
+    await expect(go({ emaDecay: 0 })).rejects.toThrow(/with sft.emaDecay = 0.9, this run has 0;/);
+    const r = await go({ steps: 5, logEvery: 2, checkpointEvery: 1 });
+    expect(r.metrics.map((m) => m.step)).toEqual([4, 5]);
+  });
+
+  it('a checkpoint missing the EMA or the optimizer state is not resumed from', async () => {
+    const { saveCheckpoint } = await import('../../src/model/checkpoint.js');
+    const { AdamW } = await import('../../src/train/optimizer.js');
+    for (const missing of ['ema', 'optimizer'] as const) {
+      const out = join(dir, `missing-${missing}`);
+      {
+        using model = MotModel.create(cfg, { seed: 3 });
+        using opt = new AdamW(model);
+        mkdirSync(out, { recursive: true });
+        saveCheckpoint(join(out, 'checkpoint.safetensors'), model, {
+          step: 2,
+          optimizer: missing === 'optimizer' ? undefined : opt,
+          ema: missing === 'ema' ? undefined : model.params,
+          state: { sft: { ...sft, steps: 4 } },
+        });
+      }
+      using model = MotModel.create(cfg, { seed: 3 });
+      await expect(runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 4 }, quiet: true, resume: true })).rejects.toThrow(
+        missing === 'ema' ? /holds no EMA weights, but this run keeps an EMA \(emaDecay 0.9\)/ : /no optimizer state stored/,
+      );
+    }
   });
 
   it('a NaN in the data stops the run cleanly, keeping the last good checkpoint', async () => {
@@ -95,3 +162,24 @@ describe('SFT', () => {
     expect(loadCheckpoint(join(out, 'checkpoint.safetensors')).step).toBe(10);
   });
 });
+
+/** Every tensor group and state field of two checkpoints equal, exactly. */
+function expectSameCheckpoint(got: CheckpointData, want: CheckpointData): void {
+  expect(got.step).toBe(want.step);
+  expect(got.state).toEqual(want.state);
+  expect(got.config).toEqual(want.config);
+  expect(got.tokenizer).toEqual(want.tokenizer);
+  expect(got.optimizer?.step).toBe(want.optimizer?.step);
+  expect(got.optimizer?.cfg).toEqual(want.optimizer?.cfg);
+  const groups: [string, Map<string, Float32Array> | undefined, Map<string, Float32Array> | undefined][] = [
+    ['model', got.params, want.params],
+    ['optim.m', got.optimizer?.m, want.optimizer?.m],
+    ['optim.v', got.optimizer?.v, want.optimizer?.v],
+    ['ema', got.ema, want.ema],
+  ];
+  for (const [name, g, w] of groups) {
+    expect(g, name).toBeDefined();
+    expect([...g!.keys()], name).toEqual([...w!.keys()]);
+    for (const [k, v] of w!) expect(g!.get(k), `${name}.${k}`).toEqual(v);
+  }
+}

@@ -1,0 +1,172 @@
+// Think-then-edit sampling on a micro model with random weights, against a reference built from the
+// definitions with the training path (full forward passes over SequenceBuilder layouts, no KV cache):
+// each of the three CFG contexts holds the conditions it should (full: images, instruction, CoT; no
+// text: images only; no image: instruction and CoT), its noise segment sits where training puts it,
+// the guidance combines them with the float64 CFG reference inside its interval, and the Euler steps
+// run from t = 1 to 0 on the shifted schedule.
+import { describe, expect, it } from 'vitest';
+
+import { packSamples } from '../../src/data/pack.js';
+import { type SampleContext, editContext, sampleContext } from '../../src/data/samples.js';
+import { buildWorldTokenizer } from '../../src/data/vocab.js';
+import { parseModelConfig } from '../../src/model/config.js';
+import { MotModel } from '../../src/model/model.js';
+import { type EditOptions, editImage, odeSchedule, pickToken } from '../../src/sample/edit.js';
+import { createImage, type RgbImage } from '../../src/world/image.js';
+import { Rng } from '../../src/world/rng.js';
+import { expectClose, randArray, rng } from '../helpers.js';
+import { randomizeParams } from '../model/fixtures.js';
+import { cfgCombineRef } from '../ref/sampler.js';
+
+const tok = buildWorldTokenizer();
+const cfg = parseModelConfig({
+  vocab: Math.ceil(tok.size / 64) * 64,
+  hidden: 32,
+  layers: 2,
+  heads: 2,
+  kvHeads: 1,
+  headDim: 16,
+  mlp: 48,
+  ropeTheta: 10000,
+  latentChannels: 12,
+  latentPatch: 2,
+  vitPatchDim: 12,
+  vitPatch: 2,
+  maxLatentSide: 4,
+  imageSize: 6,
+  timestepDim: 16,
+  tieEmbeddings: true,
+});
+const ctx: SampleContext = sampleContext(cfg, tok);
+
+function picture(seed: number): RgbImage {
+  const img = createImage(6, 6);
+  const r = rng(seed);
+  for (let i = 0; i < img.data.length; i++) img.data[i] = Math.floor(r() * 256);
+  return img;
+}
+
+/** The velocity of a context with the training layout: conditions, then [vision_start x_t vision_end]. */
+async function velocity(model: MotModel, conds: Parameters<typeof editContext>[0], x: Float32Array, t: number): Promise<Float64Array> {
+  const b = editContext(conds, ctx);
+  b.noisyImage({ rows: 3, cols: 3, dim: cfg.latentChannels, data: Float32Array.from(x) }, t);
+  const r = await model.forward(packSamples([b.build()]), { velocities: true });
+  return Float64Array.from(r.velocities!);
+}
+
+async function reference(model: MotModel, source: RgbImage, instruction: string, cot: string, noise: Float32Array, o: EditOptions): Promise<Float64Array> {
+  const x = Float64Array.from(noise);
+  const ts = odeSchedule(o.steps, o.timestepShift);
+  for (let i = 0; i + 1 < ts.length; i++) {
+    const t = ts[i];
+    const xs = Float32Array.from(x);
+    const v = await velocity(model, { source, instruction, cot }, xs, t);
+    let g = v;
+    if (t >= o.cfgInterval[0] && t <= o.cfgInterval[1]) {
+      const vt = await velocity(model, { source }, xs, t);
+      const vi = await velocity(model, { instruction, cot }, xs, t);
+      g = cfgCombineRef(v, vt, vi, cfg.latentChannels, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
+    }
+    for (let j = 0; j < x.length; j++) x[j] += (ts[i + 1] - t) * g[j];
+  }
+  return x;
+}
+
+describe('editImage (think-then-edit sampling)', () => {
+  const source = picture(3);
+  const instruction = 'remove the red circle';
+  const cot = '<summary> meta : remove </summary>';
+  const noise = Float32Array.from(randArray(9 * cfg.latentChannels, 9));
+
+  for (const [name, opts] of [
+    ['CFG at every step, text_channel renorm', { steps: 4, timestepShift: 3, cfgText: 4, cfgImg: 2, cfgInterval: [0, 1], renorm: 'text_channel', renormMin: 0 }],
+    ['CFG only inside [0.6, 1], global renorm with a floor', { steps: 5, timestepShift: 1, cfgText: 3, cfgImg: 1.5, cfgInterval: [0.6, 1], renorm: 'global', renormMin: 0.5 }],
+    ['no renorm (floor 1): the plain two-scale guidance', { steps: 3, timestepShift: 2, cfgText: 2.5, cfgImg: 3, cfgInterval: [0, 1], renorm: 'channel', renormMin: 1 }],
+  ] as const)
+    it(`with a given CoT matches the forward-pass reference: ${name}`, async () => {
+      using model = MotModel.create(cfg, { seed: 1, grads: false });
+      randomizeParams(model, 5, { scale: 0.4 });
+      const o = { ...(opts as unknown as Partial<EditOptions>), cot, noise, think: true };
+      const out = await editImage(model, ctx, source, instruction, o);
+      expect(out.cot).toBe(tok.decode(tok.encode(cot)));
+      expect(out.cotComplete).toBe(true);
+      const want = await reference(model, source, instruction, out.cot, noise, { ...(await import('../../src/sample/edit.js')).DEFAULT_EDIT, ...o });
+      // the step moved x (a reference that did nothing would not match by accident)
+      expect(Math.max(...Array.from(want, (w, j) => Math.abs(w - noise[j])))).toBeGreaterThan(0.05);
+      expectClose(out.latents, want, { atol: 2e-4, rtol: 1e-3, name: 'latents' });
+      // the image is the decoded latents
+      expect(Array.from(out.image.data)).toEqual(Array.from(ctx.codec.decode({ rows: 3, cols: 3, dim: cfg.latentChannels, data: out.latents }).data));
+    });
+
+  it('the noise option is checked, and the seed draws the noise when it is absent', async () => {
+    using model = MotModel.create(cfg, { seed: 1, grads: false });
+    randomizeParams(model, 5, { scale: 0.4 });
+    const o = { steps: 2, cot, think: true };
+    await expect(editImage(model, ctx, source, instruction, { ...o, noise: new Float32Array(5) })).rejects.toThrow(
+      `editImage: option 'noise' expected ${9 * cfg.latentChannels} floats (9 tokens x ${cfg.latentChannels} channels), received 5`,
+    );
+    const a = await editImage(model, ctx, source, instruction, { ...o, seed: 4 });
+    const b = await editImage(model, ctx, source, instruction, { ...o, seed: 4 });
+    const c = await editImage(model, ctx, source, instruction, { ...o, seed: 5 });
+    expect(a.latents).toEqual(b.latents);
+    expect(a.latents).not.toEqual(c.latents);
+  });
+
+  it('greedy thinking decodes what the model argmaxes, token by token, and closes the CoT', async () => {
+    using model = MotModel.create(cfg, { seed: 1, grads: false });
+    randomizeParams(model, 6, { scale: 0.4 });
+    const out = await editImage(model, ctx, source, instruction, { steps: 2, think: true, maxCotTokens: 5, temperature: 0 });
+    expect(out.cotTokens.length).toBeLessThanOrEqual(5);
+    expect(out.cot).toBe(tok.decode(out.cotTokens));
+    // the reference: full forward passes over [images][instruction][im_start cot-so-far] (the segment still open)
+    const ids: number[] = [];
+    const never = new Set([tok.special.imStart, tok.special.visionStart, tok.special.visionEnd]);
+    for (let k = 0; k < 5; k++) {
+      const s = editContext({ source, instruction }, ctx).text(ids).build();
+      // [im_start ids im_end]: a CE target on the token before im_end gives the logits after the ids
+      s.ceTargets.fill(-1);
+      s.ceTargets[s.length - 2] = 0;
+      const r = await model.forward(packSamples([s]), { logits: true });
+      const logits = r.logits!;
+      let best = -1;
+      for (let i = 0; i < tok.size; i++) if (!never.has(i) && (best < 0 || logits[i] > logits[best])) best = i;
+      if (best === tok.special.imEnd) break;
+      ids.push(best);
+    }
+    expect(ids.length).toBeGreaterThan(1);
+    expect(out.cotTokens).toEqual(ids);
+    expect(out.cotComplete).toBe(ids.length < 5);
+  });
+});
+
+describe('pickToken', () => {
+  const logits = Float32Array.of(0.5, 2, -1, 1.5, 0);
+  it('greedy: the argmax among the allowed ids', () => {
+    const r = new Rng(1);
+    expect(pickToken(logits, 0, 0, r)).toBe(1);
+    expect(pickToken(logits, 0, 0, r, (i) => i !== 1)).toBe(3);
+    expect(pickToken(logits, -1, 2, r, (i) => i !== 1 && i !== 3)).toBe(0);
+  });
+
+  it('with a temperature: frequencies follow softmax(logits / T); top-k keeps the k best only', () => {
+    const r = new Rng(7);
+    const n = 20000;
+    for (const [T, k] of [
+      [1, 0],
+      [0.5, 0],
+      [2, 3],
+    ]) {
+      const counts = new Array(logits.length).fill(0);
+      for (let i = 0; i < n; i++) counts[pickToken(logits, T, k, r)]++;
+      const order = [1, 3, 0, 4, 2];
+      const keep = k > 0 ? order.slice(0, k) : order;
+      const w = Array.from(logits, (l, i) => (keep.includes(i) ? Math.exp(l / T) : 0));
+      const z = w.reduce((a, b) => a + b, 0);
+      w.forEach((wi, i) => {
+        const p = wi / z;
+        // 5 standard deviations of a binomial share
+        expect(Math.abs(counts[i] / n - p), `T ${T} k ${k} id ${i}`).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n) + 1e-9);
+      });
+    }
+  });
+});
