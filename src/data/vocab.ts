@@ -48,6 +48,16 @@ export function* worldCorpus(opts: WorldVocabOptions = {}): Generator<string> {
   }
 }
 
+// Building the corpus generates thousands of edits (seconds); the tokenizer is immutable and a pure
+// function of its options, so each process builds it once per options.
+const built = new Map<string, WordTokenizer>();
+
 export function buildWorldTokenizer(opts: WorldVocabOptions = {}): WordTokenizer {
-  return WordTokenizer.fromCorpus(worldCorpus(opts), closedWords(), opts.minCount ?? 1);
+  const key = JSON.stringify([opts.seed ?? 0, opts.perCategory ?? 200, opts.qaPerEdit ?? 4, opts.categories ?? null, opts.minCount ?? 1]);
+  let tok = built.get(key);
+  if (!tok) {
+    tok = WordTokenizer.fromCorpus(worldCorpus(opts), closedWords(), opts.minCount ?? 1);
+    built.set(key, tok);
+  }
+  return tok;
 }

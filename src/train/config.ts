@@ -31,7 +31,7 @@ export const SftFileSchema = z
         evalFraction: z.number().gt(0).lt(1).default(0.1),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     steps: z.number().int().min(1).default(1000),
     /** stop after this many minutes (the step budget still applies); 0 = no time limit */
     minutes: z.number().min(0).default(0),

@@ -91,7 +91,6 @@ export class WorldSource implements BatchSource {
       if (samples.length > 0 && tokens + sample.length > this.mix.tokenBudget) break;
       samples.push(sample);
       tokens += sample.length;
-      if (tokens >= this.mix.tokenBudget) break;
     }
     const batch = packSamples(samples);
     return { batch, samples: samples.length, shape: shapeOf(batch) };
