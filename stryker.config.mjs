@@ -42,6 +42,9 @@ export default {
     'src/data/pack.ts',
     'src/world/score.ts',
     'src/ops/**/*.ts',
+    // stage 2, as it lands
+    'src/judge/**/*.ts',
+    'src/endpoint/**/*.ts',
     // the op table's test inputs (the cases every backend runs), not a wrapper: mutating them changes
     // what the tests feed the kernels, not what the engine computes
     '!src/ops/cases.ts',

@@ -96,7 +96,7 @@ export function registerCot(program: Command): void {
           out: opts.out ? resolve(opts.out) : manifest,
           endpoint: opts.endpoint,
           model: opts.model,
-          apiKey: process.env[opts.apiKeyEnv],
+          apiKeyEnv: opts.apiKeyEnv,
           variant: opts.variant,
           concurrency: opts.concurrency,
           timeoutMs: Math.round(opts.timeout * 1000),

@@ -6,6 +6,7 @@ import { registerCot } from './cot.js';
 import { registerDemo } from './demo.js';
 import { registerEdit } from './edit.js';
 import { registerInfo } from './info.js';
+import { registerJudge } from './judge.js';
 import { registerTrain } from './train.js';
 import { registerWorld } from './world.js';
 
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
   registerEdit(program);
   registerWorld(program);
   registerCot(program);
+  registerJudge(program);
   registerInfo(program);
   registerCheck(program);
   await program.parseAsync(argv);

@@ -9,8 +9,7 @@
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join } from 'node:path';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { type ChatCompletionMessageParam, EndpointClient, EndpointError } from '../endpoint/client.js';
 import { writeFileAtomic } from '../world/atomic.js';
 import { type ManifestLine, parseManifest } from '../world/manifest.js';
 import { hashSeed } from '../world/rng.js';
@@ -29,7 +28,8 @@ export interface AnnotateOptions {
   /** Base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1. */
   endpoint: string;
   model: string;
-  apiKey?: string;
+  /** Environment variable that holds the API key (default OPENAI_API_KEY); the key is never logged. */
+  apiKeyEnv?: string;
   variant?: AnnotateVariant;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
@@ -176,7 +176,9 @@ export async function annotateManifest(opts: AnnotateOptions): Promise<AnnotateR
     } else todo.push(i);
   });
 
-  const client = new OpenAI({ baseURL: opts.endpoint, apiKey: opts.apiKey ?? 'not-needed', timeout, maxRetries: 0 });
+  // The shared endpoint client (src/endpoint/client.ts) without its own retries: a failed try here is
+  // counted and retried by the loop below, which also retries answers that do not parse.
+  const client = new EndpointClient({ endpoint: opts.endpoint, model: opts.model, apiKeyEnv: opts.apiKeyEnv, concurrency, timeoutMs: timeout, retries: 0 });
   const system = systemPrompt(variant);
   let finished = 0;
 
@@ -197,16 +199,12 @@ export async function annotateManifest(opts: AnnotateOptions): Promise<AnnotateR
       let answer: string;
       try {
         report.requests++;
-        const res = await client.chat.completions.create(
-          { model: opts.model, messages, temperature: opts.temperature ?? 0.2, ...(opts.maxTokens ? { max_tokens: opts.maxTokens } : {}) },
-          { timeout },
-        );
-        answer = res.choices?.[0]?.message?.content ?? '';
+        answer = (await client.chat(messages, { temperature: opts.temperature ?? 0.2, ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}) })).content;
       } catch (err) {
-        if (err instanceof APIConnectionTimeoutError) report.errors.timeout++;
-        else if (err instanceof APIConnectionError) report.errors.connection++;
-        else if (err instanceof APIError) report.errors.http++;
-        else throw err;
+        if (!(err instanceof EndpointError)) throw err;
+        if (err.kind === 'timeout') report.errors.timeout++;
+        else if (err.kind === 'connection') report.errors.connection++;
+        else report.errors.http++;
         // Back off a little before the next try; the messages stay as they were.
         await new Promise((r) => setTimeout(r, 25 * (attempt + 1)));
         continue;

@@ -1,5 +1,6 @@
 // The manifest: JSONL, one edit per line (DESIGN.md section 7): source image path, instruction,
-// category, optional target image path, optional CoT; world data sets add the split and a `world`
+// category, optional target image path, optional CoT, optional edited image (a model's output, for the
+// judges); world data sets add the split and a `world`
 // record (seed, source and target scenes, ops, meta-tasks, understanding, facts). Paths are
 // relative to the manifest's folder. Readers validate every line and name the line and the field
 // of the first bad one.
@@ -54,6 +55,8 @@ export const ManifestLineSchema = z
     category: z.string().min(1),
     target: path.optional(),
     cot: z.string().optional(),
+    /** an edited image to judge (`metacot judge score`): a model's output for this line */
+    edited: path.optional(),
     split: z.enum(SPLITS).optional(),
     world: WorldRecordSchema.optional(),
   })
