@@ -99,7 +99,10 @@ export function registerJudge(program: Command): void {
     const summary = await scoreManifest(j, manifest, resolve(opts.out), {
       ...(opts.edited && { edited: (line, id) => join(resolve(opts.edited), `${line.id ?? id}.png`) }),
       onItem: (done, total, v) => {
-        bar ??= new Progress({ label: `judge ${identityName(j.identity)}`, total, fields: 'failures {failures}', quiet: !opts.progress || opts.json });
+        if (!bar) {
+          bar = new Progress({ label: `judge ${identityName(j.identity)}`, total, fields: 'failures {failures}', quiet: !opts.progress || opts.json });
+          bar.update(0, { failures: 0 });
+        }
         if (!v.ok) failures++;
         bar.update(done, { failures });
       },
@@ -134,6 +137,7 @@ export function registerJudge(program: Command): void {
     const rows = readLabels(labelsFile);
     const scenes = opts.world ? await worldScenes(resolve(opts.world)) : undefined;
     const bar = new Progress({ label: `calibrate ${identityName(j.identity)}`, total: rows.length, quiet: !opts.progress || opts.json });
+    bar.update(0);
     const out = await calibrate(j, rows, dirname(labelsFile), {
       labelsFile,
       recordsDir: resolve(opts.records),
@@ -215,7 +219,10 @@ export function registerJudge(program: Command): void {
           ...(opts.split !== 'all' && { split: opts.split }),
           ...(opts.limit && { limit: opts.limit }),
           onItem: (done, total) => {
-            bar ??= new Progress({ label: 'labels', total, quiet: !opts.progress });
+            if (!bar) {
+              bar = new Progress({ label: 'labels', total, quiet: !opts.progress });
+              bar.update(0);
+            }
             bar.update(done);
           },
         });

@@ -17,7 +17,10 @@ export interface ProgressOptions {
 export class Progress {
   private bar: cliProgress.SingleBar | null = null;
   private lastPlain = 0;
-  private readonly t0 = Date.now();
+  // Rate and ETA count from the first update (a resumed run starts at its checkpoint's step, and
+  // the steps before it were not done in this process).
+  private t0 = Date.now();
+  private first: number | null = null;
   private value = 0;
   private payload: Record<string, string | number> = {};
 
@@ -42,10 +45,15 @@ export class Progress {
 
   private rate(): string {
     const s = (Date.now() - this.t0) / 1000;
-    return s > 0 ? `${(this.value / s).toFixed(2)}/s` : '';
+    const done = this.value - (this.first ?? 0);
+    return s > 0 && done > 0 ? `${(done / s).toFixed(2)}/s` : '';
   }
 
   update(value: number, payload: Record<string, string | number> = {}): void {
+    if (this.first === null) {
+      this.first = value;
+      this.t0 = Date.now();
+    }
     this.value = value;
     this.payload = { ...this.payload, ...payload };
     if (this.opts.quiet) return;
@@ -57,7 +65,8 @@ export class Progress {
     if (now - this.lastPlain >= (this.opts.plainEveryMs ?? 5000) || value >= this.opts.total) {
       this.lastPlain = now;
       const el = (now - this.t0) / 1000;
-      const eta = value > 0 ? (el / value) * (this.opts.total - value) : 0;
+      const done = value - this.first;
+      const eta = done > 0 ? (el / done) * (this.opts.total - value) : 0;
       const fields = Object.entries(this.payload)
         .map(([k, v]) => `${k} ${v}`)
         .join(' | ');
