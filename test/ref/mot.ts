@@ -42,8 +42,12 @@ export interface RefBatch {
 
 export type RefParams = Map<string, Float64Array>;
 
+/** Multiply-adds of the reference's linear layers, x2 (FLOPs), since the last reset: the FLOP count's reference. */
+export const refLinearFlops = { value: 0 };
+
 /** y[R,out] = x[R,in] W[out,in]^T + b */
 function linear(x: Float64Array, W: Float64Array, b: Float64Array | null, R: number, inD: number, outD: number): Float64Array {
+  refLinearFlops.value += 2 * R * inD * outD;
   const y = new Float64Array(R * outD);
   for (let r = 0; r < R; r++)
     for (let o = 0; o < outD; o++) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,11 +15,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cfg = microConfig({ hidden: 32, mlp: 48 });
 
-// A small fixed pool of packed batches, visited in an order that depends only on the step.
+// A small fixed pool of packed batches, visited in an order that depends only on the step (period 5
+// in the step: a trainer that took step s - 1's or s + 1's batches for step s would train differently).
 function source(poison?: { step: number }): BatchSource {
   return {
     batchAt(step, micro) {
-      const batch = editAndUnderstanding(cfg, 1 + ((step * 2 + micro) % 4));
+      const batch = editAndUnderstanding(cfg, 1 + ((step * 2 + micro) % 5));
       if (poison && step === poison.step) batch.latents[0] = Number.NaN;
       return {
         batch,
@@ -91,6 +92,58 @@ describe('SFT', () => {
     expect(b.ema!.size).toBe(model.layout.length);
     expect(b.optimizer!.step).toBe(20);
     expect(b.state).toEqual({ ...meta, sft: cfg20 });
+  });
+
+  it('metrics: rates are the counts of a step over its seconds; lines every logEvery steps and at the end; the final message', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const out = join(dir, 'log');
+    const r = await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 7, logEvery: 3 }, quiet: true, peakFlops: 2e9 });
+    expect(r.message).toBe(`finished 7 steps; checkpoint ${join(out, 'checkpoint.safetensors')}`);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((m) => m.step)).toEqual([3, 6, 7]);
+    expect(r.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const m of r.metrics) {
+      expect(m.seconds).toBeGreaterThan(0);
+      expect(m.seconds).toBeLessThan(60);
+      expect(m.samples).toBe(4);
+      expect(m.samplesPerSec).toBeCloseTo(m.samples / m.seconds, 9);
+      expect(m.tokensPerSec).toBeCloseTo(m.tokens / m.seconds, 9);
+      expect(m.mfu!).toBeCloseTo(m.flopsPerSec / 2e9, 9);
+      expect(m.flopsPerSec * m.seconds).toBeGreaterThan(m.tokens);
+    }
+    const noPeak = await runSft({ outDir: join(dir, 'log2'), model, source: source(), cfg: { ...sft, steps: 1 }, quiet: true });
+    expect(noPeak.metrics[0].mfu).toBeNull();
+  });
+
+  it('an aborted signal stops before the next step, with a checkpoint and the resume hint', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const out = join(dir, 'abort');
+    const ac = new AbortController();
+    const r = await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 10 }, quiet: true, signal: ac.signal, onStep: (m) => void (m.step === 3 && ac.abort()) });
+    expect(r).toMatchObject({ steps: 3, stopped: 'interrupted', message: `stopped at step 3; checkpoint ${join(out, 'checkpoint.safetensors')} (resume with --resume)` });
+    expect(loadCheckpoint(join(out, 'checkpoint.safetensors')).step).toBe(3);
+  });
+
+  it('checkpoints every checkpointEvery steps; no EMA is kept or saved with emaDecay 0; a resume drops metric lines after its step', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const out = join(dir, 'cadence');
+    const ck = join(out, 'checkpoint.safetensors');
+    const seen: number[] = [];
+    await runSft({
+      outDir: out, model, source: source(), cfg: { ...sft, steps: 7, checkpointEvery: 3, emaDecay: 0 }, quiet: true,
+      onStep: () => void seen.push(existsSync(ck) ? loadCheckpoint(ck).step : -1),
+    });
+    // onStep runs after the step's checkpoint (if any): 3 and 6, not 7 (the end writes its own)
+    expect(seen).toEqual([-1, -1, 3, 3, 3, 6, 6]);
+    const last = loadCheckpoint(ck);
+    expect(last.step).toBe(7);
+    expect(last.ema).toBeUndefined();
+    // a run stopped at 7 whose metrics file also holds lines of steps it did not checkpoint
+    writeFileSync(join(out, 'metrics.jsonl'), `${readFileSync(join(out, 'metrics.jsonl'), 'utf8')}${JSON.stringify({ step: 8 })}\n\n`);
+    const rest = await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 9, checkpointEvery: 3, emaDecay: 0 }, quiet: true, resume: true });
+    expect(rest.metrics.map((m) => m.step)).toEqual([8, 9]);
+    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('--resume with no checkpoint refuses; or-start starts a fresh run', async () => {
