@@ -98,6 +98,16 @@ describe('editImage (think-then-edit sampling)', () => {
       expect(Array.from(out.image.data)).toEqual(Array.from(ctx.codec.decode({ rows: 3, cols: 3, dim: cfg.latentChannels, data: out.latents }).data));
     });
 
+  it('without thinking and without a CoT: no CoT segment, and the latents of the instruction-only reference', async () => {
+    using model = MotModel.create(cfg, { seed: 1, grads: false });
+    randomizeParams(model, 5, { scale: 0.4 });
+    const o = { steps: 3, timestepShift: 2, cfgText: 2, cfgImg: 1.5, cfgInterval: [0, 1] as [number, number], renorm: 'global' as const, renormMin: 0, noise, think: false };
+    const out = await editImage(model, ctx, source, instruction, o);
+    expect(out).toMatchObject({ cot: '', cotTokens: [], cotComplete: false });
+    const want = await reference(model, source, instruction, '', noise, { ...(await import('../../src/sample/edit.js')).DEFAULT_EDIT, ...o });
+    expectClose(out.latents, want, { atol: 2e-4, rtol: 1e-3, name: 'latents' });
+  });
+
   it('the noise option is checked, and the seed draws the noise when it is absent', async () => {
     using model = MotModel.create(cfg, { seed: 1, grads: false });
     randomizeParams(model, 5, { scale: 0.4 });
