@@ -25,7 +25,8 @@ import type { JudgeItem } from '../src/judge/types.js';
 import { VlmJudge } from '../src/judge/vlm.js';
 import { CATEGORY_NAMES } from '../src/world/categories.js';
 import { generateDataset } from '../src/world/dataset.js';
-import { encodePng } from '../src/world/image.js';
+import { decodeImage, encodePng } from '../src/world/image.js';
+import { readWorldManifest } from '../src/world/manifest.js';
 import { renderScene } from '../src/world/render.js';
 import { generateEdit } from '../src/world/sample.js';
 import { scoreEdit } from '../src/world/score.js';
@@ -166,8 +167,6 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   await generateDataset({ out: dir, n: Math.ceil(nEdits / 21), categories: CATEGORY_NAMES, seed: 3, qaPerSample: 0, cotFor: (e) => cotForEdit(e, 'meta') });
   const loop = await childServer(LOOPBACK_SERVER, [dir]);
   try {
-    const { readWorldManifest } = await import('../src/world/manifest.js');
-    const { decodeImage } = await import('../src/world/image.js');
     const lines = await readWorldManifest(join(dir, 'manifest.jsonl'));
     const edits: JudgeItem[] = await Promise.all(
       lines.map(async (l) => ({ id: l.id, source: await decodeImage(join(dir, l.source)), edited: await decodeImage(join(dir, l.target!)), instruction: l.instruction, cot: l.cot })),

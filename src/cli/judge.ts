@@ -11,6 +11,7 @@ import { resizeImage } from '../data/records.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import type { EndpointConfig } from '../endpoint/client.js';
 import { requireCalibrated } from '../judge/calibration.js';
+import { WeightedJudge } from '../judge/compose.js';
 import { degradeEditor, modelEditor } from '../judge/editors.js';
 import { readLabels, writeLabels } from '../judge/labels.js';
 import { LoopbackVlm } from '../judge/loopback.js';
@@ -63,8 +64,8 @@ function makeFrom(spec: string, o: EndpointOpts) {
 
 function vlmParts(judge: ReturnType<typeof makeJudge>): VlmJudge[] {
   if (judge instanceof VlmJudge) return [judge];
-  const parts = (judge as { parts?: { judge: unknown }[] }).parts ?? [];
-  return parts.map((p) => p.judge).filter((j): j is VlmJudge => j instanceof VlmJudge);
+  if (!(judge instanceof WeightedJudge)) return [];
+  return judge.parts.map((p) => p.judge).filter((j): j is VlmJudge => j instanceof VlmJudge);
 }
 
 function endpointLine(judge: ReturnType<typeof makeJudge>): string {
