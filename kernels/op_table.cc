@@ -6,6 +6,7 @@
 #include "gemm/gemm.h"
 #include "random/random.h"
 #include "sampler/sampler.h"
+#include "sampler/flow.h"
 #include "embedding/embedding.h"
 #include "loss/loss.h"
 #include "optim/optim.h"
@@ -50,6 +51,8 @@ const OpDef kOps[] = {
     {"adamw", op_adamw_cpu, MC_CUDA(op_adamw_cuda)},
     {"timestep_embedding", op_timestep_embedding_cpu, MC_CUDA(op_timestep_embedding_cuda)},
     {"cfg_combine", op_cfg_combine_cpu, MC_CUDA(op_cfg_combine_cuda)},
+    {"flow_step", op_flow_step_cpu, MC_CUDA(op_flow_step_cuda)},
+    {"flow_noise", op_flow_noise_cpu, MC_CUDA(op_flow_noise_cuda)},
 };
 }  // namespace
 

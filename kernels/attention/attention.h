@@ -53,8 +53,10 @@ namespace mc {
 enum AttnMode : int32_t { kAttnCausal = 0, kAttnFull = 1, kAttnNoise = 2 };
 
 // Checks a segment table (contiguous, sorted, non-empty rows covering [0, N), mode in 0..2, sample ids
-// non-decreasing and >= 0); E_ARG naming the op and the offending row otherwise.
-Status attention_check_segments(const char* op, const int32_t* seg, int64_t S, int64_t N);
+// >= 0 and, with sorted_samples, non-decreasing); E_ARG naming the op and the offending row otherwise.
+// The training kernels need sorted samples (a sample's keys are one run); cached inference does not
+// (its queries walk key ranges), so a batch of noise segments can point back at any cached sample.
+Status attention_check_segments(const char* op, const int32_t* seg, int64_t S, int64_t N, bool sorted_samples = true);
 
 // The typed kernels (segments must already be valid); E_OOM if the packing scratch cannot be allocated.
 // q_begin > 0 (a segment start): only query rows [q_begin, N) are computed and written (out, lse),

@@ -344,7 +344,7 @@ struct Vec {
 
 // ------------------------------------- entry points -------------------------------------------------
 
-Status attention_check_segments(const char* op, const int32_t* seg, int64_t S, int64_t N) {
+Status attention_check_segments(const char* op, const int32_t* seg, int64_t S, int64_t N, bool sorted_samples) {
   // Messages match src/ops/attention.ts (checkSegments): "expected <rule for row i>, received row i = [...]".
   auto bad = [&](int64_t row, const std::string& expected) {
     const int32_t* r = seg + row * 4;
@@ -367,7 +367,7 @@ Status attention_check_segments(const char* op, const int32_t* seg, int64_t S, i
     if (r[1] > N) return bad(s, row + " to end at or before N = " + std::to_string(N));
     if (r[2] < 0 || r[2] > 2) return bad(s, row + " mode 0 (causal), 1 (full) or 2 (noise)");
     if (r[3] < 0) return bad(s, row + " sample >= 0");
-    if (s > 0 && r[3] < seg[(s - 1) * 4 + 3])
+    if (sorted_samples && s > 0 && r[3] < seg[(s - 1) * 4 + 3])
       return bad(s, row + " sample >= " + std::to_string(seg[(s - 1) * 4 + 3]) +
                         ", the previous row's (samples are contiguous and non-decreasing)");
   }

@@ -1,6 +1,6 @@
-// Philox-based fills (common/philox.h): randn and rand. Element j of a fill with (seed, stream) is
-// the same on every backend and for every thread split, so noise for rectified flow and the SDE
-// sampler is reproducible across CPU and GPU and across resumed runs.
+// Philox-based fill (common/philox.h): randn. Element j of a fill with (seed, stream) is the same on
+// every backend and for every thread split. The sampler's per-sample noise (flow_noise,
+// kernels/sampler/flow.h) draws from the same generator with one stream per (sample key, step).
 #pragma once
 #include <cstdint>
 

@@ -11,7 +11,7 @@ namespace mc {
 
 Status attention_cached_forward_cpu(float* out, const float* q, const float* k, const float* v, const int32_t* seg,
                                     int64_t S, int64_t N, int64_t q0, int64_t H, int64_t Hkv, int64_t hd, float scale) {
-  MC_RETURN_IF_ERROR(attention_check_segments("attention_cached", seg, S, N));
+  MC_RETURN_IF_ERROR(attention_check_segments("attention_cached", seg, S, N, false));
   const int64_t M = N - q0;
   if (M <= 0) return Status::Ok();
   // visible key ranges of every new query (the same ranges the CUDA kernel walks)

@@ -498,7 +498,10 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
     seg.insert(seg.end(), row, row + 4);
   }
   const int64_t S = static_cast<int64_t>(seg.size() / 4);
-  TRY(attention_check_segments("model.infer", seg.data(), S, Nt));
+  // the new tokens may point back at any cached sample (a batch of noise segments, one per context)
+  TRY(attention_check_segments("model.infer", seg.data(), S, Nt, false));
+  bool sorted_samples = true;
+  for (int64_t r = 1; r < S; ++r) sorted_samples = sorted_samples && seg[r * 4 + 3] >= seg[(r - 1) * 4 + 3];
   // the cache lives with the model; capacity grows geometrically (rows past n are scratch for
   // non-writing passes)
   if (cache.n > 0 && !cache.k.empty() && cache.k[0].device() != d)
@@ -523,7 +526,7 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
   TRY(inf_q_.resize(d, M * qd));
   TRY(inf_o_.resize(d, M * qd));
   // CPU: a pass of >= 16 new tokens that opens a segment uses the training kernel (rows n0.. only)
-  const bool full_kernel = d == Device::CPU && !extend_last && M >= 16 && n0 > 0;
+  const bool full_kernel = d == Device::CPU && !extend_last && M >= 16 && n0 > 0 && sorted_samples;
   if (full_kernel) {
     TRY(inf_qfull_.reserve(d, Nt * qd));
     TRY(inf_ofull_.reserve(d, Nt * qd));

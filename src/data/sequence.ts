@@ -90,10 +90,18 @@ export class SequenceBuilder {
   private p = 0;
   private open: Segment | null = null;
 
+  /**
+   * `start`: the RoPE position of the first token, for a suffix laid out after a prefix already in a
+   * KV cache (the prefix builder's `position`); 0 for a whole sample.
+   */
   constructor(
     readonly special: SpecialIds,
     readonly dims: LayoutDims,
-  ) {}
+    start = 0,
+  ) {
+    if (!Number.isInteger(start) || start < 0) throw new RangeError(`SequenceBuilder: argument 'start' expected a non-negative integer, received ${start}`);
+    this.p = start;
+  }
 
   /** The RoPE position the next text token gets (and the next image shares). */
   get position(): number {

@@ -57,6 +57,25 @@ const SEG = [
 ];
 const segTensor = (): Tensor => Tensor.from(Int32Array.from(SEG.flat()), [SEG.length, 4]);
 
+const FLOW_OFFSETS = (rows: number): number[] => [0, 5, 12, 12, rows];
+
+/** A flow_step call over four samples with per-sample timesteps (one per mode and logpOnly). */
+function flowCase(mode: 'ode' | 'sde' | 'cps', logpOnly: boolean, rows: number, C = 16): OpCase {
+  const n = rows * C;
+  return {
+    tensors: [
+      f(n, 60, [rows, C]), f(n, 61, [rows, C]), f(n, 62, [rows, C]), logpOnly ? f(n, 63, [rows, C]) : zeros([rows, C]), zeros([rows, C]),
+      ints(FLOW_OFFSETS(rows)), Tensor.from(Float32Array.from([1, 0.8, 0.6, 0.35]), [4]), Tensor.from(Float32Array.from([0.9, 0.6, 0.5, 0.05]), [4]),
+      zeros([4]), zeros([4]),
+    ],
+    ints: [{ ode: 0, sde: 1, cps: 2 }[mode], logpOnly ? 1 : 0],
+    floats: [mode === 'cps' ? 0.7 : 1.3, 0.9],
+    outputs: logpOnly ? [4, 8, 9] : [3, 4, 8, 9],
+    atol: 1e-5,
+    rtol: 1e-5,
+  };
+}
+
 export const OP_CASES: Record<string, () => OpCase> = {
   fill: () => ({ tensors: [zeros([37, 129])], ints: [], floats: [1.5], outputs: [0] }),
   add: () => ({ tensors: [f(4773, 1, [37, 129]), f(4773, 2, [37, 129]), zeros([37, 129])], ints: [], floats: [0.5, 2], outputs: [2] }),
@@ -175,6 +194,9 @@ export const OP_CASES: Record<string, () => OpCase> = {
     outputs: [3],
     atol: 1e-5,
   }),
+  // four samples of 5, 7, 0 and 25 rows; the first starts at pure noise (sigma 1 -> sigmaMax)
+  flow_step: () => flowCase('sde', false, 37),
+  flow_noise: () => ({ tensors: [zeros([37, 16]), ints(FLOW_OFFSETS(37)), ints([3, -1, 9, 2 ** 30])], ints: [2026, 4], floats: [], outputs: [0], atol: 1e-5 }),
   timestep_embedding: () => ({ tensors: [Tensor.from(Float32Array.from(randArray(37, 36).map((v) => Math.abs(v))), [37]), zeros([37, 256])], ints: [], floats: [10000], outputs: [1], atol: 1e-4 }),
 };
 
@@ -184,6 +206,15 @@ export const OP_CASES: Record<string, () => OpCase> = {
  * the tensor-core path. The small OP_CASES fit in one tile; these do not.
  */
 export const EXTRA_CASES: { op: string; label: string; build: () => OpCase }[] = [
+  ...(
+    [
+      ['ode', false],
+      ['cps', false],
+      ['sde', true],
+      ['cps', true],
+    ] as const
+  ).map(([mode, logpOnly]) => ({ op: 'flow_step', label: `${mode}${logpOnly ? ', logpOnly' : ''}, 4 samples of 4000 rows in all`, build: () => flowCase(mode, logpOnly, 4000) })),
+  { op: 'flow_noise', label: '4 samples of 4000 rows in all', build: (): OpCase => ({ tensors: [zeros([4000, 16]), ints(FLOW_OFFSETS(4000)), ints([3, -1, 9, 2 ** 30])], ints: [7, 0], floats: [], outputs: [0], atol: 1e-5 }) },
   ...(
     [
       [false, false, 300, 257, 200, 1, 1, 0],

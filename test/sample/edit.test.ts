@@ -7,70 +7,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { packSamples } from '../../src/data/pack.js';
-import { type SampleContext, editContext, sampleContext } from '../../src/data/samples.js';
-import { buildWorldTokenizer } from '../../src/data/vocab.js';
-import { parseModelConfig } from '../../src/model/config.js';
+import { editContext } from '../../src/data/samples.js';
 import { MotModel } from '../../src/model/model.js';
-import { type EditOptions, editImage, odeSchedule, pickToken } from '../../src/sample/edit.js';
-import { createImage, type RgbImage } from '../../src/world/image.js';
+import { type EditOptions, editImage, pickToken } from '../../src/sample/edit.js';
 import { Rng } from '../../src/world/rng.js';
-import { expectClose, randArray, rng } from '../helpers.js';
+import { expectClose, randArray } from '../helpers.js';
 import { randomizeParams } from '../model/fixtures.js';
-import { cfgCombineRef } from '../ref/sampler.js';
-
-const tok = buildWorldTokenizer();
-const cfg = parseModelConfig({
-  vocab: Math.ceil(tok.size / 64) * 64,
-  hidden: 32,
-  layers: 2,
-  heads: 2,
-  kvHeads: 1,
-  headDim: 16,
-  mlp: 48,
-  ropeTheta: 10000,
-  latentChannels: 12,
-  latentPatch: 2,
-  vitPatchDim: 12,
-  vitPatch: 2,
-  maxLatentSide: 4,
-  imageSize: 6,
-  timestepDim: 16,
-  tieEmbeddings: true,
-});
-const ctx: SampleContext = sampleContext(cfg, tok);
-
-function picture(seed: number): RgbImage {
-  const img = createImage(6, 6);
-  const r = rng(seed);
-  for (let i = 0; i < img.data.length; i++) img.data[i] = Math.floor(r() * 256);
-  return img;
-}
-
-/** The velocity of a context with the training layout: conditions, then [vision_start x_t vision_end]. */
-async function velocity(model: MotModel, conds: Parameters<typeof editContext>[0], x: Float32Array, t: number): Promise<Float64Array> {
-  const b = editContext(conds, ctx);
-  b.noisyImage({ rows: 3, cols: 3, dim: cfg.latentChannels, data: Float32Array.from(x) }, t);
-  const r = await model.forward(packSamples([b.build()]), { velocities: true });
-  return Float64Array.from(r.velocities!);
-}
-
-async function reference(model: MotModel, source: RgbImage, instruction: string, cot: string, noise: Float32Array, o: EditOptions): Promise<Float64Array> {
-  const x = Float64Array.from(noise);
-  const ts = odeSchedule(o.steps, o.timestepShift);
-  for (let i = 0; i + 1 < ts.length; i++) {
-    const t = ts[i];
-    const xs = Float32Array.from(x);
-    const v = await velocity(model, { source, instruction, cot }, xs, t);
-    let g = v;
-    if (t >= o.cfgInterval[0] && t <= o.cfgInterval[1]) {
-      const vt = await velocity(model, { source }, xs, t);
-      const vi = await velocity(model, { instruction, cot }, xs, t);
-      g = cfgCombineRef(v, vt, vi, cfg.latentChannels, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
-    }
-    for (let j = 0; j < x.length; j++) x[j] += (ts[i + 1] - t) * g[j];
-  }
-  return x;
-}
+import { cfg, ctx, picture, reference, tok } from './fixture.js';
 
 describe('editImage (think-then-edit sampling)', () => {
   const source = picture(3);

@@ -1,0 +1,143 @@
+// The batched sampler: against the forward-pass reference (test/sample/fixture.ts), a batch against
+// the same requests one by one, a shared-prefix group against the same group without sharing, the
+// flow noise keys, and the SDE window's records (log-probabilities replayed by flow_step).
+import { describe, expect, it } from 'vitest';
+
+import { MotModel } from '../../src/model/model.js';
+import { Tensor } from '../../src/native/tensor.js';
+import { flowStep } from '../../src/ops/sampler.js';
+import { type BatchEditRequest, type BatchSampleOptions, sampleBatch } from '../../src/sample/batch.js';
+import { DEFAULT_EDIT } from '../../src/sample/edit.js';
+import { expectClose, randArray } from '../helpers.js';
+import { randomizeParams } from '../model/fixtures.js';
+import { flowStreamRef, philoxNormals } from '../ref/philox.js';
+import { cfg, ctx, picture, reference } from './fixture.js';
+
+const C = cfg.latentChannels;
+const BASE: BatchSampleOptions = { steps: 4, timestepShift: 3, cfgText: 4, cfgImg: 2, cfgInterval: [0, 1], renorm: 'text_channel', renormMin: 0, seed: 7 };
+
+function micro(seed = 5): MotModel {
+  const m = MotModel.create(cfg, { seed: 1, grads: false });
+  randomizeParams(m, seed, { scale: 0.4 });
+  return m;
+}
+
+// three different prompts, the second with an image of another size (4x4 -> 2x2 latent grid)
+const REQS: BatchEditRequest[] = [
+  { source: picture(3), instruction: 'remove the red circle', cot: '<summary> meta : remove </summary>', key: 11 },
+  { source: picture(4, 4), instruction: 'paint the square blue', cot: '', key: 12 },
+  { source: picture(5), instruction: 'move the triangle left', cot: '<summary> meta : move </summary>', key: -5 },
+];
+
+describe('sampleBatch', () => {
+  for (const [name, o] of [
+    ['text_channel renorm, CFG throughout', BASE],
+    ['global renorm (per request) with a floor, CFG inside [0.6, 1]', { ...BASE, renorm: 'global', renormMin: 0.5, cfgInterval: [0.6, 1], timestepShift: 1, steps: 5 }],
+  ] as const)
+    it(`each request matches the forward-pass reference with its noise: ${name}`, async () => {
+      using model = micro();
+      const noise = REQS.map((r, i) => Float32Array.from(randArray(ctx.codec.encode(r.source).data.length, 20 + i)));
+      const res = await sampleBatch(model, ctx, REQS, { ...o, noise });
+      expect(res.contexts).toBe(9);
+      for (let i = 0; i < REQS.length; i++) {
+        const want = await reference(model, REQS[i].source, REQS[i].instruction, REQS[i].cot ?? '', noise[i], { ...DEFAULT_EDIT, ...o, cfgInterval: [...o.cfgInterval] });
+        expect(Math.max(...Array.from(want, (w, j) => Math.abs(w - noise[i][j])))).toBeGreaterThan(0.05);
+        expectClose(res.outputs[i].latents, want, { atol: 2e-4, rtol: 1e-3, name: `request ${i}` });
+      }
+    });
+
+  it('a batch gives the same images as its requests one by one with the same keys', async () => {
+    using model = micro();
+    const all = await sampleBatch(model, ctx, REQS, BASE);
+    for (let i = 0; i < REQS.length; i++) {
+      const one = await sampleBatch(model, ctx, [REQS[i]], BASE);
+      expectClose(all.outputs[i].latents, one.outputs[0].latents, { atol: 1e-5, rtol: 1e-5, name: `request ${i}` });
+      expect(Array.from(all.outputs[i].image.data)).toEqual(Array.from(one.outputs[0].image.data));
+    }
+    // another key, another image; the same key and seed in another order, the same image
+    const other = await sampleBatch(model, ctx, [{ ...REQS[0], key: 99 }], BASE);
+    expect(Math.max(...Array.from(other.outputs[0].latents, (v, j) => Math.abs(v - all.outputs[0].latents[j])))).toBeGreaterThan(1e-3);
+    const reordered = await sampleBatch(model, ctx, [REQS[2], REQS[0]], BASE);
+    expectClose(reordered.outputs[1].latents, all.outputs[0].latents, { atol: 1e-5, rtol: 1e-5, name: 'reordered' });
+  });
+
+  it('a group with one prompt shares one cached prefix and equals the same group without sharing', async () => {
+    using model = micro();
+    const group = [0, 1, 2, 3].map((k) => ({ ...REQS[0], key: 100 + k }));
+    const o = { ...BASE, sde: { start: 0, size: 2, mode: 'sde' as const, noiseLevel: 0.7 }, record: true };
+    const shared = await sampleBatch(model, ctx, group, o);
+    const apart = await sampleBatch(model, ctx, group, { ...o, sharePrefix: false });
+    expect(shared.contexts).toBe(3);
+    expect(apart.contexts).toBe(12);
+    for (let i = 0; i < group.length; i++) {
+      expectClose(shared.outputs[i].latents, apart.outputs[i].latents, { atol: 1e-5, rtol: 1e-5, name: `rollout ${i}` });
+      expectClose(shared.outputs[i].steps!.map((s) => s.logp), apart.outputs[i].steps!.map((s) => s.logp), { atol: 1e-5, rtol: 1e-5, name: 'logp' });
+    }
+    // the rollouts differ (their keys draw different noise)
+    expect(Math.abs(shared.outputs[0].latents[0] - shared.outputs[1].latents[0])).toBeGreaterThan(1e-4);
+  });
+
+  it('records every step; SDE steps inside the window only, their log-probabilities replayed exactly', async () => {
+    using model = micro();
+    const o: BatchSampleOptions = { ...BASE, steps: 6, sde: { start: 1, size: 2, mode: 'sde', noiseLevel: 0.7 }, record: true };
+    const res = await sampleBatch(model, ctx, REQS.slice(0, 2), o);
+    const steps = res.outputs[0].steps!;
+    expect(steps.map((s) => s.mode)).toEqual(['ode', 'sde', 'sde', 'ode', 'ode']);
+    expect(steps[0].t).toBe(1);
+    expect(steps[4].tNext).toBe(0);
+    for (let i = 0; i + 1 < steps.length; i++) expect(Array.from(steps[i + 1].x)).toEqual(Array.from(steps[i].xNext));
+    expect(Array.from(res.outputs[0].latents)).toEqual(Array.from(steps[4].xNext));
+    expect(steps[0].logp).toBe(0);
+    expect(steps[1].std).toBeGreaterThan(0);
+    // the ODE steps' next sample is their mean; an SDE step's is not
+    expect(Array.from(steps[3].xNext)).toEqual(Array.from(steps[3].mean));
+    expect(Math.max(...Array.from(steps[1].xNext, (v, j) => Math.abs(v - steps[1].mean[j])))).toBeGreaterThan(1e-3);
+    // replay: the recorded (x, xNext) and the mean give back the recorded log-probability
+    const s = steps[1];
+    const n = s.x.length / C;
+    using mean = Tensor.zeros([n, C]);
+    using std = Tensor.zeros([1]);
+    using logp = Tensor.zeros([1]);
+    // v from the recorded mean: mean = cx x + cv v is affine in v; logpOnly reads xNext and needs the same v
+    // — here the mean is given back directly by passing v such that the mean matches (checked below)
+    const sg = s.t;
+    const dt = s.tNext - sg;
+    const sd = 0.7 * Math.sqrt(sg / (1 - (sg === 1 ? steps[0].tNext : sg)));
+    const cx = 1 + ((sd * sd) / (2 * sg)) * dt;
+    const cv = (1 + (sd * sd * (1 - sg)) / (2 * sg)) * dt;
+    const v = Float32Array.from(s.mean, (m, j) => (m - cx * s.x[j]) / cv);
+    flowStep(
+      { x: Tensor.from(s.x.slice(), [n, C]), v: Tensor.from(v, [n, C]), xNext: Tensor.from(s.xNext.slice(), [n, C]), mean, offsets: Tensor.from(Int32Array.of(0, n), [2]), sigma: Tensor.from(Float32Array.of(sg), [1]), sigmaNext: Tensor.from(Float32Array.of(s.tNext), [1]), std, logp },
+      { mode: 'sde', logpOnly: true, noiseLevel: 0.7, sigmaMax: steps[0].tNext },
+    );
+    expectClose(mean.toFloat32Array(), s.mean, { atol: 1e-4, rtol: 1e-4, name: 'mean' });
+    expect(logp.toFloat32Array()[0]).toBeCloseTo(s.logp, 3);
+    expect(std.toFloat32Array()[0]).toBeCloseTo(s.std, 6);
+  });
+
+  it('the SDE noise of step i is flow_noise at step i + 1 of the request key; at t = 1 the std uses t_1', async () => {
+    using model = micro();
+    const o: BatchSampleOptions = { ...BASE, steps: 5, sde: { start: 0, size: 3, mode: 'sde', noiseLevel: 0.9 }, record: true };
+    const req = REQS[0];
+    const res = await sampleBatch(model, ctx, [req], o);
+    const steps = res.outputs[0].steps!;
+    const t1 = steps[0].tNext;
+    expect(steps[0].std).toBeCloseTo(0.9 * Math.sqrt(1 / (1 - t1)) * Math.sqrt(1 - t1), 5);
+    for (let i = 0; i < 3; i++) {
+      const s = steps[i];
+      const eps = Float32Array.from(s.xNext, (v, j) => (v - s.mean[j]) / s.std);
+      expectClose(eps, philoxNormals(7n, flowStreamRef(req.key, i + 1), eps.length), { atol: 2e-3, rtol: 1e-3, name: `step ${i} noise` });
+    }
+    // and x_1 is flow_noise at step 0
+    expectClose(steps[0].x, philoxNormals(7n, flowStreamRef(req.key, 0), steps[0].x.length), { atol: 2e-5, rtol: 1e-5, name: 'x_1' });
+  });
+
+  it('checks its arguments', async () => {
+    using model = micro();
+    await expect(sampleBatch(model, ctx, [], BASE)).rejects.toThrow("sampleBatch: argument 'requests' expected at least one request, received none");
+    await expect(sampleBatch(model, ctx, [{ ...REQS[0], key: 1.5 }], BASE)).rejects.toThrow("sampleBatch: request 0: 'key' expected a 32-bit integer, received 1.5");
+    await expect(sampleBatch(model, ctx, REQS, { ...BASE, sde: { start: 2, size: 2, mode: 'sde', noiseLevel: 0.7 } })).rejects.toThrow("sampleBatch: option 'sde' expected a window of steps inside 0..2, received start 2, size 2");
+    await expect(sampleBatch(model, ctx, REQS, { ...BASE, noise: [undefined] })).rejects.toThrow("sampleBatch: option 'noise' expected one entry per request (3), received 1");
+    await expect(sampleBatch(model, ctx, [REQS[0]], { ...BASE, noise: [new Float32Array(3)] })).rejects.toThrow(`sampleBatch: option 'noise' of request 0 expected ${9 * C} floats (9 tokens x ${C} channels), received 3`);
+  });
+});
