@@ -15,7 +15,7 @@
 // sde form). With logp_only, x_next is an input (a recorded rollout) and only mean, std and logp are
 // written. Every mean is a per-sample affine map mean = cx x + cv v, so the coefficients are computed
 // once per sample, in double, by flow_coefficients below (the same code on CPU and GPU); elements are
-// computed in double and stored in float; logp sums accumulate in double. A sample whose timesteps are
+// computed in double and stored in float; the squared deviations accumulate in double. A sample whose timesteps are
 // out of range (ode: 0 <= sigma_next, sigma <= 1; sde and cps: 0 <= sigma_next < sigma <= 1) gets NaN
 // in every output. Cost ~8 FLOPs and 20 bytes (logp_only 16) per element: memory bound.
 #pragma once
@@ -61,11 +61,13 @@ MC_HD FlowCoef flow_coefficients(int mode, double sigma, double sigma_next, doub
   return k;
 }
 
-// One element's log-density term (before the mean over the sample's elements).
-MC_HD double flow_logp_term(int mode, double diff, double std) {
-  if (mode == kFlowSde) return -diff * diff / (2.0 * std * std) - log(std) - 0.91893853320467274178;  // log sqrt(2 pi)
-  if (mode == kFlowCps) return -diff * diff;
-  return 0.0;
+// A sample's log-probability from the sum of (x_next - mean)^2 over its n elements (the mean of the
+// per-element terms, with the constant terms taken out of the sum).
+MC_HD double flow_logp(int mode, double sum_sq, int64_t n, double std) {
+  if (n <= 0 || mode == kFlowOde) return 0.0;
+  const double msq = sum_sq / static_cast<double>(n);
+  if (mode == kFlowSde) return -msq / (2.0 * std * std) - log(std) - 0.91893853320467274178;  // log sqrt(2 pi)
+  return -msq;
 }
 
 // The Philox stream of sample key k at step i: (k, i) -> one 64-bit stream, so the noise of a sample

@@ -94,10 +94,11 @@ Status op_flow_step_cpu(const OpArgs& a) {
         const double m = k.cx * x[j] + k.cv * v[j];
         mean[j] = static_cast<float>(m);
         if (!logp_only) xn[j] = static_cast<float>(mode == kFlowOde ? m : m + k.std * eps[j]);
-        acc += flow_logp_term(mode, static_cast<double>(xn[j]) - m, k.std);
+        const double d = static_cast<double>(xn[j]) - m;
+        acc += d * d;
       }
       std_out[s] = static_cast<float>(k.std);
-      logp[s] = hi > lo ? static_cast<float>(acc / static_cast<double>(hi - lo)) : 0.0f;
+      logp[s] = static_cast<float>(flow_logp(mode, acc, hi - lo, k.std));
     }
   });
   return Status::Ok();

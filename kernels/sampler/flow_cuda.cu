@@ -1,6 +1,6 @@
 // CUDA flow_step and flow_noise (see flow.h). Grid (blocks per sample, samples): each block walks its
 // share of one sample's elements with the same per-element formula as the CPU (double, stored as
-// float). flow_step writes one double partial logp sum per block; a second kernel adds a sample's
+// float). flow_step writes one double partial sum of squared deviations per block; a second kernel adds a sample's
 // partials in a fixed order (deterministic) and writes std and logp. Offsets live on the device and are
 // not read back: each sample's row range is clamped into [0, N] so that malformed offsets cannot reach
 // outside the tensors (the CPU backend rejects them instead).
@@ -47,7 +47,8 @@ __global__ void flow_step_kernel(const float* x, const float* v, const float* ep
       next = static_cast<float>(mode == kFlowOde ? m : m + k.std * eps[j]);
       xn[j] = next;
     }
-    acc += flow_logp_term(mode, static_cast<double>(next) - m, k.std);
+    const double d = static_cast<double>(next) - m;
+    acc += d * d;
   }
   acc = block_sum(acc);
   if (threadIdx.x == 0) partial[s * gridDim.x + blockIdx.x] = acc;
@@ -67,7 +68,7 @@ __global__ void flow_finish_kernel(const double* partial, int nb, const int32_t*
     double acc = 0.0;
     for (int b = 0; b < nb; ++b) acc += partial[s * nb + b];
     std_out[s] = static_cast<float>(k.std);
-    logp[s] = hi > lo ? static_cast<float>(acc / static_cast<double>(hi - lo)) : 0.0f;
+    logp[s] = static_cast<float>(flow_logp(mode, acc, hi - lo, k.std));
   }
 }
 

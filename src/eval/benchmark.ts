@@ -4,7 +4,8 @@
 import { tryParseCot } from '../cot/parse.js';
 import type { SampleContext } from '../data/samples.js';
 import type { MotModel } from '../model/model.js';
-import { type EditOptions, editImage } from '../sample/edit.js';
+import { sampleBatch } from '../sample/batch.js';
+import { DEFAULT_EDIT, type EditOptions, type ThinkOutput, noiseKey, samplerOptions, thinkCot } from '../sample/edit.js';
 import type { CategoryName } from '../world/categories.js';
 import type { Edit } from '../world/edit.js';
 import type { RgbImage } from '../world/image.js';
@@ -61,26 +62,49 @@ export function benchSamples(categories: readonly CategoryName[], perCategory: n
   return out;
 }
 
+/**
+ * Edits every sample (thinking one by one, then the images `batchSize` at a time through the batched
+ * sampler, each with its seed as noise key: the same images as one-by-one edits) and scores them.
+ */
 export async function evaluateModel(
   model: MotModel,
   ctx: SampleContext,
   samples: readonly BenchSample[],
   opts: Partial<EditOptions>,
   onProgress?: (done: number, total: number) => void,
+  batchSize = 8,
 ): Promise<BenchResult> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`evaluateModel: argument 'batchSize' expected a positive integer, received ${batchSize}`);
+  const o: EditOptions = { ...DEFAULT_EDIT, ...opts };
   const t0 = performance.now();
   const rows: BenchRow[] = [];
   let withCot = 0;
   let parsed = 0;
-  for (const [i, s] of samples.entries()) {
-    const o = await editImage(model, ctx, s.source, s.edit.instruction, { ...opts, seed: s.seed });
-    const ok = o.cot !== '' && tryParseCot(o.cot).ok;
-    if (opts.think !== false) {
-      withCot++;
-      if (ok) parsed++;
+  for (let start = 0; start < samples.length; start += batchSize) {
+    const chunk = samples.slice(start, start + batchSize);
+    const thoughts: ThinkOutput[] = [];
+    for (const s of chunk) {
+      if (o.cot !== undefined) thoughts.push({ cot: ctx.tokenizer.decode(ctx.tokenizer.encode(o.cot)), cotTokens: [], cotComplete: true, seconds: 0 });
+      else if (o.think) thoughts.push(await thinkCot(model, ctx, s.source, s.edit.instruction, { ...o, seed: s.seed }));
+      else thoughts.push({ cot: '', cotTokens: [], cotComplete: false, seconds: 0 });
     }
-    rows.push({ category: s.category, seed: s.seed, scores: scoreEdit(o.image, s.edit.source, s.edit.target), output: o.image, cot: o.cot, cotParsed: ok, cotComplete: o.cotComplete });
-    onProgress?.(i + 1, samples.length);
+    const res = await sampleBatch(
+      model,
+      ctx,
+      chunk.map((s, i) => ({ source: s.source, instruction: s.edit.instruction, cot: thoughts[i].cot, key: noiseKey(s.seed) })),
+      samplerOptions(o),
+    );
+    chunk.forEach((s, i) => {
+      const th = thoughts[i];
+      const image = res.outputs[i].image;
+      const ok = th.cot !== '' && tryParseCot(th.cot).ok;
+      if (o.think) {
+        withCot++;
+        if (ok) parsed++;
+      }
+      rows.push({ category: s.category, seed: s.seed, scores: scoreEdit(image, s.edit.source, s.edit.target), output: image, cot: th.cot, cotParsed: ok, cotComplete: th.cotComplete });
+      onProgress?.(rows.length, samples.length);
+    });
   }
   return {
     summary: summarizeScores(rows),
