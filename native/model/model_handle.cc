@@ -71,7 +71,7 @@ struct PinnedTensor {
   Napi::ObjectReference ref;
 };
 
-// NativeKvCache: a model's key/value cache for one sample (see MotModel::infer).
+// NativeKvCache: a model's key/value cache (see MotModel::infer).
 class KvCacheHandle : public Napi::ObjectWrap<KvCacheHandle> {
  public:
   static Napi::FunctionReference* ctor;

@@ -74,9 +74,10 @@ struct LayerActs {
   DevBuf<float> q, k, v, o, lse;   // post-RoPE q/k, v, attention output, log-sum-exp
 };
 
-// Keys (after q/k-norm and RoPE) and values of already-processed tokens, per layer, for one sample,
-// plus their segment rows. Inference passes append to it (prefill, decoding) or only read it
-// (denoising: image queries attend to the cache without writing to it).
+// Keys (after q/k-norm and RoPE) and values of already-processed tokens, per layer, plus their segment
+// rows; the rows' sample ids keep several samples (contexts) apart in one cache. Inference passes
+// append to it (prefill, decoding) or only read it (denoising: image queries attend to the cache
+// without writing to it; a new segment sees the cached segments of its own sample id).
 struct KvCache {
   int64_t n = 0;                           // cached tokens
   int64_t cap = 0;                         // allocated rows per layer

@@ -45,7 +45,7 @@ export interface InferResult {
   velocities?: Float32Array;
 }
 
-/** Keys and values of processed tokens for one sample; `clone()` forks a context (CFG). */
+/** Keys and values of processed tokens (one or more samples, kept apart by their segment rows' sample ids); `clone()` forks it. */
 export class KvCache implements Disposable {
   /** @internal */
   readonly handle: NativeKvCache;
