@@ -1,0 +1,48 @@
+// SequenceBuilder details the packing tests do not reach: a suffix builder continuing a prefix's
+// positions (what the sampler lays its noise segments out with), and storage growing past its first
+// allocation.
+import { describe, expect, it } from 'vitest';
+
+import { SequenceBuilder } from '../../src/data/sequence.js';
+import { WordTokenizer } from '../../src/data/tokenizer.js';
+
+const tok = WordTokenizer.fromCorpus(['a b c'], []);
+const dims = { latentChannels: 4, vitPatchDim: 4, maxLatentSide: 16 };
+
+describe('SequenceBuilder', () => {
+  it('a builder started at a prefix position lays the suffix out as the whole sample would', () => {
+    const prefix = new SequenceBuilder(tok.special, dims).text(tok.encode('a b'));
+    const whole = new SequenceBuilder(tok.special, dims).text(tok.encode('a b'));
+    const x = { rows: 2, cols: 2, dim: 4, data: Float32Array.from({ length: 16 }, (_, i) => i / 10) };
+    whole.noisyImage(x, 0.25);
+    const suffix = new SequenceBuilder(tok.special, dims, prefix.position).noisyImage(x, 0.25).build();
+    const w = whole.build();
+    const from = prefix.length;
+    expect(prefix.position).toBe(4);
+    expect(Array.from(suffix.pos)).toEqual(Array.from(w.pos.subarray(from)));
+    expect(Array.from(suffix.ids)).toEqual(Array.from(w.ids.subarray(from)));
+    expect(Array.from(suffix.kind)).toEqual(Array.from(w.kind.subarray(from)));
+    expect(Array.from(suffix.latentT)).toEqual([0.25, 0.25, 0.25, 0.25]);
+    expect(suffix.segments).toEqual([{ start: 0, end: 6, mode: 2, role: 'noise' }]);
+    expect(() => new SequenceBuilder(tok.special, dims, -1)).toThrow("SequenceBuilder: argument 'start' expected a non-negative integer, received -1");
+    expect(() => new SequenceBuilder(tok.special, dims, 1.5)).toThrow("SequenceBuilder: argument 'start' expected a non-negative integer, received 1.5");
+  });
+
+  it('keeps every float when an image outgrows the first allocation (256 floats)', () => {
+    const data = Float32Array.from({ length: 16 * 16 * 4 }, (_, i) => i);
+    const target = Float32Array.from(data, (v) => -v);
+    const b = new SequenceBuilder(tok.special, dims).cleanImage({ rows: 16, cols: 16, dim: 4, data }).noisyImage({ rows: 16, cols: 16, dim: 4, data }, 0.5, target);
+    const s = b.build();
+    expect(s.latents.length).toBe(2 * data.length);
+    expect(Array.from(s.latents.subarray(0, data.length))).toEqual(Array.from(data));
+    expect(Array.from(s.latents.subarray(data.length))).toEqual(Array.from(data));
+    expect(Array.from(s.mseTarget.subarray(0, data.length)).every((v) => v === 0)).toBe(true);
+    expect(Array.from(s.mseTarget.subarray(data.length))).toEqual(Array.from(target));
+    expect(Array.from(s.mseMask)).toEqual([...Array(256).fill(0), ...Array(256).fill(1)]);
+    expect(Array.from(s.latentT)).toEqual([...Array(256).fill(0), ...Array(256).fill(0.5)]);
+    // the clean image advances the position by one, the noisy one does not
+    expect(s.pos[0]).toBe(0);
+    expect(s.pos[s.length - 1]).toBe(1);
+    expect(b.position).toBe(1);
+  });
+});
