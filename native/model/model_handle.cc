@@ -213,10 +213,19 @@ class ModelWorker : public Napi::AsyncWorker {
 
   MotBatch batch;
   double w_ce = 1, w_mse = 1;
+  bool loss = true;
   float* logits_out = nullptr;
   int64_t logits_cap = -1;
+  bool logits_on_device = false;  // the output tensor lives on the model's device (a device copy)
   float* vel_out = nullptr;
   int64_t vel_cap = -1;
+  bool vel_on_device = false;
+  // backward from given head gradients (on the model's device)
+  const float* dlogits = nullptr;
+  int64_t dlogits_n = -1;
+  const float* dvel = nullptr;
+  int64_t dvel_n = -1;
+  bool given_grads = false;
   // infer
   KvCacheHandle* cache = nullptr;
   Napi::ObjectReference cache_ref;
@@ -230,7 +239,7 @@ class ModelWorker : public Napi::AsyncWorker {
         MotModel* m = owner_->model();
         status_ = m->check_batch(batch);
         if (!status_.ok()) return;
-        status_ = m->forward(batch, w_ce, w_mse, &losses_, nullptr, nullptr);
+        status_ = m->forward(batch, w_ce, w_mse, &losses_, nullptr, nullptr, loss);
         if (status_.ok()) {
           // optional outputs: copied after the forward knows the counts (checked against capacity)
           const MotConfig& c = m->config();
@@ -239,14 +248,14 @@ class ModelWorker : public Napi::AsyncWorker {
               status_ = Status::Error(Code::E_SHAPE, "model.forward: option 'logits' expected " + std::to_string(m->last_n_ce()) + " x " +
                                                          std::to_string(c.vocab) + " elements (one row per CE target), received " + std::to_string(logits_cap));
             else
-              status_ = m->copy_logits(logits_out);
+              status_ = logits_on_device ? m->copy_logits_device(logits_out) : m->copy_logits(logits_out);
           }
           if (status_.ok() && vel_out) {
             if (vel_cap != m->last_n_noisy() * c.latent_channels)
               status_ = Status::Error(Code::E_SHAPE, "model.forward: option 'velocities' expected " + std::to_string(m->last_n_noisy()) + " x " +
                                                          std::to_string(c.latent_channels) + " elements (one row per noisy latent token), received " + std::to_string(vel_cap));
             else
-              status_ = m->copy_velocities(vel_out);
+              status_ = vel_on_device ? m->copy_velocities_device(vel_out) : m->copy_velocities(vel_out);
           }
         }
       } else if (kind_ == kInfer) {
@@ -266,6 +275,17 @@ class ModelWorker : public Napi::AsyncWorker {
           }
         }
         status_ = m->infer(cache->cache, batch, write, extend_last, last_logits, vel_out, &infer_);
+      } else if (given_grads) {
+        MotModel* m = owner_->model();
+        const MotConfig& c = m->config();
+        if (dlogits && dlogits_n != m->last_n_ce() * c.vocab)
+          status_ = Status::Error(Code::E_SHAPE, "model.backward: option 'dlogits' expected " + std::to_string(m->last_n_ce()) + " x " +
+                                                     std::to_string(c.vocab) + " elements (the last forward's logits), received " + std::to_string(dlogits_n));
+        else if (dvel && dvel_n != m->last_n_noisy() * c.latent_channels)
+          status_ = Status::Error(Code::E_SHAPE, "model.backward: option 'dvel' expected " + std::to_string(m->last_n_noisy()) + " x " +
+                                                     std::to_string(c.latent_channels) + " elements (the last forward's velocities), received " + std::to_string(dvel_n));
+        else
+          status_ = m->backward(dlogits, dvel);
       } else {
         status_ = owner_->model()->backward();
       }
@@ -404,13 +424,18 @@ Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
     read_batch(env, b, w, model_->config(), "model.forward");
     w->w_ce = num(opts, "wCe", false, 1.0);
     w->w_mse = num(opts, "wMse", false, 1.0);
+    w->loss = num(opts, "loss", false, 1) != 0;
+    const Device md = model_->device();
     for (const char* key : {"logits", "velocities"}) {
       Napi::Value v = opts.Get(key);
       if (v.IsUndefined() || v.IsNull()) continue;
       TensorHandle* h = tensor_arg(env, v, std::string("model.forward: option '") + key + "'", DType::F32);
       w->hold(h, v.As<Napi::Object>());
-      if (key[0] == 'l') { w->logits_out = h->view().f32(); w->logits_cap = h->view().numel(); }
-      else { w->vel_out = h->view().f32(); w->vel_cap = h->view().numel(); }
+      const bool on_dev = h->view().device == md;
+      if (!on_dev && h->view().device != Device::CPU)
+        throw make_error(env, Code::E_DEVICE, std::string("model.forward: option '") + key + "' expected a tensor in host memory or on the model's device");
+      if (key[0] == 'l') { w->logits_out = h->view().f32(); w->logits_cap = h->view().numel(); w->logits_on_device = on_dev; }
+      else { w->vel_out = h->view().f32(); w->vel_cap = h->view().numel(); w->vel_on_device = on_dev; }
     }
   } catch (...) {
     w->finish(env);
@@ -426,6 +451,26 @@ Napi::Value ModelHandle::Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check_usable(env, "backward");
   auto* w = new ModelWorker(env, this, info.This().As<Napi::Object>(), ModelWorker::kBackward);
+  try {
+    if (info.Length() > 0 && info[0].IsObject()) {
+      Napi::Object opts = info[0].As<Napi::Object>();
+      w->given_grads = true;
+      for (const char* key : {"dlogits", "dvel"}) {
+        Napi::Value v = opts.Get(key);
+        if (v.IsUndefined() || v.IsNull()) continue;
+        TensorHandle* h = tensor_arg(env, v, std::string("model.backward: option '") + key + "'", DType::F32);
+        if (h->view().device != model_->device())
+          throw make_error(env, Code::E_DEVICE, std::string("model.backward: option '") + key + "' expected a tensor on the model's device");
+        w->hold(h, v.As<Napi::Object>());
+        if (key[1] == 'l') { w->dlogits = h->view().f32(); w->dlogits_n = h->view().numel(); }
+        else { w->dvel = h->view().f32(); w->dvel_n = h->view().numel(); }
+      }
+    }
+  } catch (...) {
+    w->finish(env);
+    delete w;
+    throw;
+  }
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

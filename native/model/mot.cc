@@ -307,9 +307,11 @@ Status MotModel::layer_forward(int64_t l) {
   return experts_linear(l, kDownW, -1, xo, cboth(&ExpertActs::h).data(), F, D, 1.f);
 }
 
-Status MotModel::forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out) {
+Status MotModel::forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out,
+                         bool loss) {
   TRY(check_batch(b));
   have_forward_ = false;
+  have_loss_ = loss;
   w_ce_ = w_ce;
   w_mse_ = w_mse;
   TRY(ensure_arena(b));
@@ -333,6 +335,8 @@ Status MotModel::forward(const MotBatch& b, double w_ce, double w_mse, MotLosses
     const int lm = layout_.global_index[kLmHead] >= 0 ? layout_.global_index[kLmHead] : layout_.global_index[kEmbed];
     TRY(K_.linear_fwd(logits_.data(), fce_.data(), P(lm), nullptr, n_ce_, D, V));
     if (logits_out) TRY(logits_.download(logits_out, n_ce_ * V));
+  }
+  if (n_ce_ && loss) {
     TRY(K_.cross_entropy(ce_losses_.data(), dlogits_.data(), logits_.data(), d_ce_targets_.data(), n_ce_, V,
                          static_cast<float>(w_ce / static_cast<double>(n_ce_))));
     std::vector<float> losses(static_cast<size_t>(n_ce_));
@@ -347,6 +351,8 @@ Status MotModel::forward(const MotBatch& b, double w_ce, double w_mse, MotLosses
     TRY(K_.linear_fwd(vel_.data(), fnoisy_.data(), P(layout_.global_index[kLlm2VaeW]), P(layout_.global_index[kLlm2VaeB]),
                       n_noisy_, D, C));
     if (vel_out) TRY(vel_.download(vel_out, n_noisy_ * C));
+  }
+  if (n_noisy_ && loss) {
     for (float m : h_mse_mask_) res.n_mse += m > 0.f ? 1 : 0;
     float mse = 0.f;
     TRY(K_.mse_forward(&mse, vel_.data(), mse_target_.data(), mse_mask_.data(), n_noisy_, C));
@@ -636,8 +642,37 @@ Status MotModel::copy_velocities(float* out) const {
   return vel_.download(out, vel_.size());
 }
 
+Status MotModel::copy_logits_device(float* out) {
+  if (!have_forward_) return Status::Error(Code::E_ARG, "model: no forward pass yet");
+  return n_ce_ ? K_.copy_rows(out, nullptr, logits_.data(), nullptr, n_ce_, cfg_.vocab) : Status::Ok();
+}
+
+Status MotModel::copy_velocities_device(float* out) {
+  if (!have_forward_) return Status::Error(Code::E_ARG, "model: no forward pass yet");
+  return n_noisy_ ? K_.copy_rows(out, nullptr, vel_.data(), nullptr, n_noisy_, cfg_.latent_channels) : Status::Ok();
+}
+
+Status MotModel::backward(const float* dlogits, const float* dvel) {
+  if (!have_forward_) return Status::Error(Code::E_ARG, "model.backward: no forward pass to differentiate (call forward first)");
+  const int64_t V = cfg_.vocab, C = cfg_.latent_channels;
+  if (n_ce_) {
+    TRY(dlogits_.resize(dev_, n_ce_ * V));
+    if (dlogits) TRY(K_.copy_rows(dlogits_.data(), nullptr, dlogits, nullptr, n_ce_, V));
+    else TRY(dlogits_.zero());
+  }
+  if (n_noisy_) {
+    TRY(dvel_.resize(dev_, n_noisy_ * C));
+    if (dvel) TRY(K_.copy_rows(dvel_.data(), nullptr, dvel, nullptr, n_noisy_, C));
+    else TRY(dvel_.zero());
+  }
+  have_loss_ = true;  // dlogits_ / dvel_ now hold the gradients to propagate
+  return backward();
+}
+
 Status MotModel::backward() {
   if (!have_forward_) return Status::Error(Code::E_ARG, "model.backward: no forward pass to differentiate (call forward first)");
+  if (!have_loss_)
+    return Status::Error(Code::E_ARG, "model.backward: the last forward ran without its loss; pass the head gradients (backward({ dlogits, dvel }))");
   if (grads_.empty()) return Status::Error(Code::E_ARG, "model.backward: the model was created without gradient buffers");
   const int64_t D = cfg_.hidden, V = cfg_.vocab, C = cfg_.latent_channels;
   const Device d = dev_;

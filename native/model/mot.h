@@ -107,10 +107,20 @@ class MotModel {
   Status check_batch(const MotBatch& b) const;
 
   // Forward; keeps activations for backward. logits_out [n_ce, V] and vel_out [n_noisy, C] are
-  // optional outputs in host memory (nullptr to skip).
-  Status forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out);
+  // optional outputs in host memory (nullptr to skip). With `loss` the fused CE + MSE client runs on
+  // the head outputs (losses, and their gradients kept for backward()); without, only the heads: the
+  // logits at the CE rows (rows with a target >= 0) and the velocities at the noisy latent rows, for a
+  // loss computed elsewhere whose gradients come back through backward(dlogits, dvel).
+  Status forward(const MotBatch& b, double w_ce, double w_mse, MotLosses* out, float* logits_out, float* vel_out,
+                 bool loss = true);
   // Backward of the last forward's loss: accumulates into the gradient buffers.
   Status backward();
+  // Backward from given head gradients on the model's device: dlogits [n_ce, V] and dvel [n_noisy, C]
+  // of the last forward (nullptr: zero).
+  Status backward(const float* dlogits, const float* dvel);
+  // The last forward's head outputs copied into buffers on the model's device.
+  Status copy_logits_device(float* out);
+  Status copy_velocities_device(float* out);
 
   // Cached inference over the new tokens of `b` (its segment rows are relative to its own tokens):
   // they attend to the cache and to each other; with `write` their keys/values are appended to the
@@ -171,6 +181,7 @@ class MotModel {
   int64_t n_ce_ = 0, n_noisy_ = 0;
   double w_ce_ = 1, w_mse_ = 1;
   bool have_forward_ = false;
+  bool have_loss_ = false;  // the last forward ran the fused loss (its gradients are in dlogits_ / dvel_)
 
   // arena
   DevBuf<float> x_seq_;                      // [N, D] input embeddings in sequence order

@@ -2,7 +2,8 @@
 // Tensors laid out by the native layout (one per entry, same order), initialised here with the
 // Philox randn op (stream = parameter index), so a seed gives the same model on every backend.
 import type { Device, NativeKvCache, NativeModelHandle, NativeParamSpec } from '../native/binding.js';
-import { MetacotError, withCallerStack } from '../native/errors.js';
+import { MetacotError, argError, withCallerStack } from '../native/errors.js';
+import { tensorArg } from '../ops/validate.js';
 import { loadBackend } from '../native/loader.js';
 import { Tensor } from '../native/tensor.js';
 import { fill, randn } from '../ops/elementwise.js';
@@ -26,6 +27,14 @@ export interface ForwardResult {
   nMse: number;
   logits?: Float32Array;
   velocities?: Float32Array;
+}
+
+/** forwardHeads' outputs, on the model's device. */
+export interface HeadOutputs {
+  logits: Tensor;
+  velocities: Tensor;
+  nCe: number;
+  nNoisy: number;
 }
 
 export interface InferOptions {
@@ -216,12 +225,48 @@ export class MotModel implements Disposable {
     }
   }
 
-  /** Accumulates the gradients of the last forward's loss into `grads`. */
-  async backward(): Promise<void> {
+  /**
+   * The model's heads for a packed batch, with no loss: the logits at the CE rows (the tokens whose
+   * ceTarget is >= 0, in sequence order) [nCe, V] and the velocities at the noisy latent tokens (in
+   * sequence order) [nNoisy, C], as new tensors on the model's device (the caller disposes them). Keeps
+   * the activations: `backward({ dlogits, dvel })` then takes any loss's gradients with respect to them.
+   */
+  async forwardHeads(batch: HostBatch): Promise<HeadOutputs> {
+    this.live('forwardHeads');
+    const site = new Error();
+    const counts = countKinds(batch);
+    const bt = new BatchTensors(batch, this.config.vitPatchDim, this.config.latentChannels);
+    const logits = Tensor.zeros([counts.ce, this.config.vocab], { device: this.device });
+    const velocities = Tensor.zeros([counts.noisy, this.config.latentChannels], { device: this.device });
+    try {
+      await this.handle.forward(bt.native(), { loss: false, logits: logits.handle, velocities: velocities.handle });
+      return { logits, velocities, nCe: counts.ce, nNoisy: counts.noisy };
+    } catch (e) {
+      logits.dispose();
+      velocities.dispose();
+      throw withCallerStack(e, site);
+    } finally {
+      bt.dispose();
+    }
+  }
+
+  /**
+   * Accumulates gradients into `grads`: of the last forward's fused loss, or, with `grads`, from the
+   * given gradients of the last forward's heads (tensors on the model's device shaped like
+   * forwardHeads' outputs; an absent one counts as zero).
+   */
+  async backward(grads?: { dlogits?: Tensor; dvel?: Tensor }): Promise<void> {
     this.live('backward');
     const site = new Error();
     try {
-      await this.handle.backward();
+      if (grads) {
+        for (const [k, t] of Object.entries(grads)) {
+          if (t === undefined) continue;
+          tensorArg('model.backward', k, t);
+          if (t.device !== this.device) throw argError('model.backward', k, `a tensor on the model's device (${this.device})`, t.device, 'E_DEVICE');
+        }
+        await this.handle.backward({ dlogits: grads.dlogits?.handle, dvel: grads.dvel?.handle });
+      } else await this.handle.backward();
     } catch (e) {
       throw withCallerStack(e, site);
     }

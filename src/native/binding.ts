@@ -110,9 +110,10 @@ export interface NativeModelHandle {
   ): Promise<NativeInferResult>;
   forward(
     batch: NativeBatch,
-    opts: { wCe?: number; wMse?: number; logits?: NativeTensorHandle; velocities?: NativeTensorHandle },
+    opts: { wCe?: number; wMse?: number; loss?: boolean; logits?: NativeTensorHandle; velocities?: NativeTensorHandle },
   ): Promise<NativeLosses>;
-  backward(): Promise<void>;
+  /** with grads: backward from the given head gradients (tensors on the model's device) */
+  backward(grads?: { dlogits?: NativeTensorHandle; dvel?: NativeTensorHandle }): Promise<void>;
   setFrozen(und: boolean, gen: boolean): void;
   dispose(): void;
   readonly busy: boolean;
