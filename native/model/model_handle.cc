@@ -232,6 +232,8 @@ class ModelWorker : public Napi::AsyncWorker {
   bool write = false, extend_last = false;
   float* last_logits = nullptr;
   int64_t last_logits_cap = -1;
+  const float* latents_dev = nullptr;
+  int64_t latents_n = -1;
 
   void Execute() override {
     try {
@@ -274,7 +276,12 @@ class ModelWorker : public Napi::AsyncWorker {
             return;
           }
         }
-        status_ = m->infer(cache->cache, batch, write, extend_last, last_logits, vel_out, &infer_);
+        if (latents_dev && latents_n != batch.Nl * c.latent_channels) {
+          status_ = Status::Error(Code::E_SHAPE, "model.infer: option 'latents' expected " + std::to_string(batch.Nl) + " x " +
+                                                     std::to_string(c.latent_channels) + " elements (the batch's latent tokens), received " + std::to_string(latents_n));
+          return;
+        }
+        status_ = m->infer(cache->cache, batch, write, extend_last, last_logits, vel_out, &infer_, latents_dev, vel_on_device);
       } else if (given_grads) {
         MotModel* m = owner_->model();
         const MotConfig& c = m->config();
@@ -492,13 +499,23 @@ Napi::Value ModelHandle::Infer(const Napi::CallbackInfo& info) {
     w->cache_ref = Napi::Persistent(info[0].As<Napi::Object>());
     w->write = num(opts, "write", false, 0) != 0;
     w->extend_last = num(opts, "extendLast", false, 0) != 0;
-    for (const char* key : {"lastLogits", "velocities"}) {
+    const Device md = model_->device();
+    for (const char* key : {"lastLogits", "velocities", "latents"}) {
       Napi::Value v = opts.Get(key);
       if (v.IsUndefined() || v.IsNull()) continue;
       TensorHandle* h = tensor_arg(env, v, std::string("model.infer: option '") + key + "'", DType::F32);
+      const Device td = h->view().device;
+      const bool is_latents = std::string(key) == "latents";
+      if (is_latents && td != md)
+        throw make_error(env, Code::E_DEVICE, "model.infer: option 'latents' expected a tensor on the model's device");
+      if (td != md && td != Device::CPU)
+        throw make_error(env, Code::E_DEVICE, std::string("model.infer: option '") + key + "' expected a tensor in host memory or on the model's device");
       w->hold(h, v.As<Napi::Object>());
-      if (key[0] == 'l') { w->last_logits = h->view().f32(); w->last_logits_cap = h->view().numel(); }
-      else { w->vel_out = h->view().f32(); w->vel_cap = h->view().numel(); }
+      if (is_latents) { w->latents_dev = h->view().f32(); w->latents_n = h->view().numel(); }
+      else if (key[0] == 'l') {
+        if (td != Device::CPU) throw make_error(env, Code::E_DEVICE, "model.infer: option 'lastLogits' expected a tensor in host memory");
+        w->last_logits = h->view().f32(); w->last_logits_cap = h->view().numel();
+      } else { w->vel_out = h->view().f32(); w->vel_cap = h->view().numel(); w->vel_on_device = td == md; }
     }
   } catch (...) {
     w->finish(env);

@@ -481,7 +481,7 @@ Status MotModel::embed_inputs_backward() {
 }
 
 Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
-                       InferResult* res) {
+                       InferResult* res, const float* latents_dev, bool vel_on_device) {
   TRY(check_batch(b));
   have_forward_ = false;  // the training arena is reused below
   const int64_t D = cfg_.hidden, F = cfg_.mlp, hd = cfg_.head_dim, H = cfg_.heads, Hkv = cfg_.kv_heads;
@@ -528,6 +528,7 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
     cache.cap = cap;
   }
   TRY(ensure_arena(b));
+  if (latents_dev && Nl_) TRY(K_.copy_rows(latents_.data(), nullptr, latents_dev, nullptr, Nl_, C));
   TRY(embed_inputs());
   TRY(inf_q_.resize(d, M * qd));
   TRY(inf_o_.resize(d, M * qd));
@@ -621,7 +622,8 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
     TRY(K_.rmsnorm_forward(inf_f_.data(), inf_rs_.data(), fnoisy_.data(), P(fin_idx[1]), n_noisy_, D, eps));
     TRY(K_.linear_fwd(vel_.data(), inf_f_.data(), P(layout_.global_index[kLlm2VaeW]), P(layout_.global_index[kLlm2VaeB]),
                       n_noisy_, D, C));
-    TRY(vel_.download(vel_out, n_noisy_ * C));
+    if (vel_on_device) TRY(K_.copy_rows(vel_out, nullptr, vel_.data(), nullptr, n_noisy_, C));
+    else TRY(vel_.download(vel_out, n_noisy_ * C));
   }
   r.n_noisy = n_noisy_;
   if (write) {

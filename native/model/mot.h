@@ -127,8 +127,11 @@ class MotModel {
   // cache; with `extend_last` the batch's first segment continues the cache's last (causal) segment,
   // as when decoding text token by token. Writes the logits of the batch's last text token
   // (last_logits [V]) and the velocities of its noisy latent tokens (vel_out [n_noisy, C]) when given.
+  // latents_dev (optional, on the model's device, [Nl, C]) replaces the batch's latents table, and with
+  // vel_on_device vel_out is a buffer on the model's device: a sampler's x_t and velocities then never
+  // leave the device.
   Status infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
-               InferResult* res);
+               InferResult* res, const float* latents_dev = nullptr, bool vel_on_device = false);
 
   Status copy_logits(float* out) const;      // [last_n_ce, V] of the last forward, to host memory
   Status copy_velocities(float* out) const;  // [last_n_noisy, C] of the last forward, to host memory

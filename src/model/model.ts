@@ -46,6 +46,10 @@ export interface InferOptions {
   lastLogits?: boolean;
   /** return the velocities of the batch's noisy latent tokens */
   velocities?: boolean;
+  /** write the velocities into this tensor ([nNoisy, C], on the model's device or in host memory) instead */
+  velocitiesOut?: Tensor;
+  /** the batch's latent table ([Nl, C]) from this tensor on the model's device instead of batch.latents */
+  latents?: Tensor;
 }
 
 export interface InferResult {
@@ -205,12 +209,20 @@ export class MotModel implements Disposable {
     let vel: Tensor | null = null;
     try {
       if (opts.lastLogits) logits = Tensor.zeros([this.config.vocab], { device: 'cpu' });
-      if (opts.velocities) vel = Tensor.zeros([countKinds(batch).noisy, this.config.latentChannels], { device: 'cpu' });
+      if (opts.velocities && !opts.velocitiesOut) vel = Tensor.zeros([countKinds(batch).noisy, this.config.latentChannels], { device: 'cpu' });
+      for (const k of ['velocitiesOut', 'latents'] as const) {
+        const t = opts[k];
+        if (t === undefined) continue;
+        tensorArg('model.infer', k, t);
+        if (t.device !== this.device && (k === 'latents' || t.device !== 'cpu'))
+          throw argError('model.infer', k, k === 'latents' ? `a tensor on the model's device (${this.device})` : `a tensor on the model's device (${this.device}) or in host memory`, t.device, 'E_DEVICE');
+      }
       const r = await this.handle.infer(cache.handle, bt.native(), {
         write: opts.write ?? false,
         extendLast: opts.extendLast ?? false,
         lastLogits: logits?.handle,
-        velocities: vel?.handle,
+        velocities: (opts.velocitiesOut ?? vel)?.handle,
+        latents: opts.latents?.handle,
       });
       const out: InferResult = { cached: r.cached };
       if (logits && r.hasLogits) out.lastLogits = logits.toFloat32Array();

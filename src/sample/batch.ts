@@ -14,7 +14,9 @@
 import { editContext, type SampleContext } from '../data/samples.js';
 import { packSamples } from '../data/pack.js';
 import { type PackedSample, SequenceBuilder } from '../data/sequence.js';
+import type { HostBatch } from '../model/batch.js';
 import { KvCache, type MotModel } from '../model/model.js';
+import { embeddingForward } from '../ops/embedding.js';
 import { Tensor } from '../native/tensor.js';
 import { type CfgRenorm, type FlowMode, cfgCombine, flowNoise, flowStep } from '../ops/sampler.js';
 import type { RgbImage } from '../world/image.js';
@@ -85,6 +87,16 @@ export interface BatchSampleResult {
   seconds: { prefill: number; denoise: number };
 }
 
+interface PassLayout {
+  kinds: number;
+  batch: HostBatch;
+  gather: Tensor<'i32'>;
+  back: Tensor<'i32'>[];
+  latents: Tensor<'f32'>;
+  vel: Tensor<'f32'>;
+  v: Tensor<'f32'>[];
+}
+
 /** Which prefix contexts a sample with these options needs. */
 type ContextKind = 'full' | 'noText' | 'noImage';
 
@@ -118,8 +130,10 @@ function checkOptions(requests: readonly BatchEditRequest[], o: BatchSampleOptio
 }
 
 /**
- * Denoises all requests together (see the file comment). The model runs on its device; velocities,
- * guidance and steps run as native ops on CPU tensors.
+ * Denoises all requests together (see the file comment). x, the velocities, the guidance and the steps
+ * stay on the model's device between steps (gathers by embedding_forward route rows between the
+ * request order and the pass's order); only `record` and the final latents come back to host memory,
+ * and the `global` renorm combines request by request in host memory.
  */
 export async function sampleBatch(model: MotModel, ctx: SampleContext, requests: readonly BatchEditRequest[], o: BatchSampleOptions): Promise<BatchSampleResult> {
   checkOptions(requests, o);
@@ -156,27 +170,29 @@ export async function sampleBatch(model: MotModel, ctx: SampleContext, requests:
   await model.infer(cache, packSamples(prefix), { write: true });
   const t1 = performance.now();
 
-  // the latent grid of each request and its rows in the packed x
+  // the latent grid of each request and its rows in the packed x; every tensor of the loop lives on
+  // the model's device
   const grids = requests.map((r) => ctx.codec.encode(r.source));
   const offsets = [0];
   for (const g of grids) offsets.push(offsets[offsets.length - 1] + g.rows * g.cols);
   const R = requests.length;
   const N = offsets[R];
   const rowsOf = (i: number) => offsets[i + 1] - offsets[i];
-  using x = Tensor.zeros([N, C], { device: 'cpu' });
-  using xNext = Tensor.zeros([N, C], { device: 'cpu' });
-  using mean = Tensor.zeros([N, C], { device: 'cpu' });
-  using eps = Tensor.zeros([N, C], { device: 'cpu' });
-  using vFull = Tensor.zeros([N, C], { device: 'cpu' });
-  using vNoText = Tensor.zeros([N, C], { device: 'cpu' });
-  using vNoImage = Tensor.zeros([N, C], { device: 'cpu' });
-  using vGuided = Tensor.zeros([N, C], { device: 'cpu' });
-  using offT = Tensor.from(Int32Array.from(offsets), [R + 1], { device: 'cpu' });
-  using keys = Tensor.from(Int32Array.from(requests.map((r) => r.key)), [R], { device: 'cpu' });
-  using sigma = Tensor.zeros([R], { device: 'cpu' });
-  using sigmaNext = Tensor.zeros([R], { device: 'cpu' });
-  using stdT = Tensor.zeros([R], { device: 'cpu' });
-  using logpT = Tensor.zeros([R], { device: 'cpu' });
+  const device = model.device;
+  const zeros = (shape: number[]) => Tensor.zeros(shape, { device });
+  const ints = (a: ArrayLike<number>) => Tensor.from(Int32Array.from(a), [a.length], { device });
+  let x = zeros([N, C]);
+  let xNext = zeros([N, C]);
+  using _swap = { [Symbol.dispose]: () => (x.dispose(), xNext.dispose()) };
+  using mean = zeros([N, C]);
+  using eps = zeros([N, C]);
+  using vGuided = zeros([N, C]);
+  using offT = ints(offsets);
+  using keys = ints(requests.map((r) => r.key));
+  using sigma = zeros([R]);
+  using sigmaNext = zeros([R]);
+  using stdT = zeros([R]);
+  using logpT = zeros([R]);
 
   // x_1: flow_noise at step 0 (the SDE noise of step i uses step i + 1), or the given noise
   flowNoise(x, offT, keys, o.seed, 0);
@@ -192,47 +208,61 @@ export async function sampleBatch(model: MotModel, ctx: SampleContext, requests:
   }
   const records: StepRecord[][] = requests.map(() => []);
 
+  // The pass layout, per guidance state: the noise segments of every (context, request) pair in
+  // context order (the batch's samples are sorted), the rows of x each segment's latents gather,
+  // and per context kind the rows of the pass's velocities that go back to each request's rows.
+  const layouts = new Map<boolean, PassLayout>();
+  const layoutFor = (active: boolean): PassLayout => {
+    let l = layouts.get(active);
+    if (l) return l;
+    const kinds: ContextKind[] = active ? ['full', 'noText', 'noImage'] : ['full'];
+    const pairs: { id: number; kind: number; r: number }[] = [];
+    kinds.forEach((kind, ki) => requests.forEach((_, r) => pairs.push({ id: groupOf[r].contexts.find((q) => q.kind === kind)!.id, kind: ki, r })));
+    pairs.sort((p, q) => p.id - q.id || p.kind - q.kind || p.r - q.r);
+    const batch = packSamples(
+      pairs.map((p) => noiseSample(ctx, groupOf[p.r].contexts.find((q) => q.id === p.id)!.position, grids[p.r].rows, grids[p.r].cols, new Float32Array(rowsOf(p.r) * C), 1)),
+    );
+    pairs.forEach((p, i) => (batch.seg[i * 4 + 3] = p.id));
+    const gather: number[] = [];
+    const back = kinds.map(() => new Int32Array(N));
+    for (const p of pairs) {
+      for (let j = 0; j < rowsOf(p.r); j++) {
+        back[p.kind][offsets[p.r] + j] = gather.length;
+        gather.push(offsets[p.r] + j);
+      }
+    }
+    l = { kinds: kinds.length, batch, gather: ints(gather), back: back.map(ints), latents: zeros([gather.length, C]), vel: zeros([gather.length, C]), v: kinds.map(() => zeros([N, C])) };
+    layouts.set(active, l);
+    return l;
+  };
+  using _layouts = { [Symbol.dispose]: () => layouts.forEach((l) => [l.gather, ...l.back, l.latents, l.vel, ...l.v].forEach((t) => t.dispose())) };
+
   for (let i = 0; i + 1 < ts.length; i++) {
     const t = ts[i];
     const active = guidanceActive(o, t);
-    const kinds: ContextKind[] = active ? ['full', 'noText', 'noImage'] : ['full'];
-    // one pass over every (context, request) noise segment, in context order (the batch's samples are
-    // sorted); each request's rows then go back into request order per context kind
-    const xs = x.download();
-    const pairs: { id: number; kind: number; r: number }[] = [];
-    kinds.forEach((kind, ki) =>
-      requests.forEach((_, r) => pairs.push({ id: groupOf[r].contexts.find((q) => q.kind === kind)!.id, kind: ki, r })),
-    );
-    pairs.sort((a, b) => a.id - b.id || a.kind - b.kind || a.r - b.r);
-    const batch = packSamples(pairs.map((p) => noiseSample(ctx, groupOf[p.r].contexts.find((q) => q.id === p.id)!.position, grids[p.r].rows, grids[p.r].cols, xs.subarray(offsets[p.r] * C, offsets[p.r + 1] * C), t)));
-    pairs.forEach((p, s) => (batch.seg[s * 4 + 3] = p.id));
-    const vel = (await model.infer(cache, batch, { velocities: true })).velocities!;
-    const byKind = kinds.map(() => new Float32Array(N * C));
-    let row = 0;
-    for (const p of pairs) {
-      const n = rowsOf(p.r) * C;
-      byKind[p.kind].set(vel.subarray(row, row + n), offsets[p.r] * C);
-      row += n;
-    }
-    vFull.upload(byKind[0]);
-    let v = vFull;
+    const L = layoutFor(active);
+    L.batch.latentT.fill(t);
+    // one cached pass over every noise segment: x gathered into the pass's latent rows, velocities back per kind
+    embeddingForward(L.gather, x, L.latents);
+    await model.infer(cache, L.batch, { latents: L.latents, velocitiesOut: L.vel });
+    for (let k = 0; k < L.kinds; k++) embeddingForward(L.back[k], L.vel, L.v[k]);
+    let v = L.v[0];
     if (active) {
-      vNoText.upload(byKind[1]);
-      vNoImage.upload(byKind[2]);
       if (o.renorm === 'global') {
-        // the global renorm's norms are per request
+        // the global renorm's norms are per request: combined request by request in host memory
+        const [a, b, c] = L.v.map((t) => t.download());
         const out = new Float32Array(N * C);
         for (let r = 0; r < R; r++) {
-          const sl = (a: Float32Array) => Tensor.from(a.slice(offsets[r] * C, offsets[r + 1] * C), [rowsOf(r), C], { device: 'cpu' });
-          using a = sl(byKind[0]);
-          using b = sl(byKind[1]);
-          using c = sl(byKind[2]);
-          using d = Tensor.zeros([rowsOf(r), C], { device: 'cpu' });
-          cfgCombine(a, b, c, d, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
-          out.set(d.download(), offsets[r] * C);
+          const sl = (arr: Float32Array) => Tensor.from(arr.slice(offsets[r] * C, offsets[r + 1] * C), [rowsOf(r), C], { device: 'cpu' });
+          using ta = sl(a);
+          using tb = sl(b);
+          using tc = sl(c);
+          using td = Tensor.zeros([rowsOf(r), C], { device: 'cpu' });
+          cfgCombine(ta, tb, tc, td, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
+          out.set(td.download(), offsets[r] * C);
         }
         vGuided.upload(out);
-      } else cfgCombine(vFull, vNoText, vNoImage, vGuided, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
+      } else cfgCombine(L.v[0], L.v[1], L.v[2], vGuided, o.cfgText, o.cfgImg, o.renorm, o.renormMin);
       v = vGuided;
     }
     const inWindow = o.sde !== undefined && i >= o.sde.start && i < o.sde.start + o.sde.size;
@@ -245,16 +275,17 @@ export async function sampleBatch(model: MotModel, ctx: SampleContext, requests:
       { mode, noiseLevel: inWindow ? o.sde!.noiseLevel : undefined, sigmaMax: inWindow && o.sde!.mode === 'sde' ? ts[1] : undefined },
     );
     if (o.record) {
+      const xs = x.download();
       const xn = xNext.download();
       const m = mean.download();
       const sd = stdT.download();
       const lp = logpT.download();
       requests.forEach((_, r) => {
-        const sl = (a: Float32Array) => a.slice(offsets[r] * C, offsets[r + 1] * C);
+        const sl = (arr: Float32Array) => arr.slice(offsets[r] * C, offsets[r + 1] * C);
         records[r].push({ t, tNext: ts[i + 1], mode, x: sl(xs), mean: sl(m), xNext: sl(xn), std: sd[r], logp: lp[r] });
       });
     }
-    x.upload(xNext.download());
+    [x, xNext] = [xNext, x];
   }
   const xs = x.download();
   const outputs = requests.map((_, r): BatchEditOutput => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { MotModel } from '../../src/model/model.js';
+import { loadBackend } from '../../src/native/loader.js';
 import { Tensor } from '../../src/native/tensor.js';
 import { flowStep } from '../../src/ops/sampler.js';
 import { type BatchEditRequest, type BatchSampleOptions, sampleBatch } from '../../src/sample/batch.js';
@@ -139,5 +140,21 @@ describe('sampleBatch', () => {
     await expect(sampleBatch(model, ctx, REQS, { ...BASE, sde: { start: 2, size: 2, mode: 'sde', noiseLevel: 0.7 } })).rejects.toThrow("sampleBatch: option 'sde' expected a window of steps inside 0..2, received start 2, size 2");
     await expect(sampleBatch(model, ctx, REQS, { ...BASE, noise: [undefined] })).rejects.toThrow("sampleBatch: option 'noise' expected one entry per request (3), received 1");
     await expect(sampleBatch(model, ctx, [REQS[0]], { ...BASE, noise: [new Float32Array(3)] })).rejects.toThrow(`sampleBatch: option 'noise' of request 0 expected ${9 * C} floats (9 tokens x ${C} channels), received 3`);
+  });
+});
+
+const backend = loadBackend();
+const onCuda = backend.device === 'cuda';
+describe.skipIf(!onCuda)(`sampleBatch on CUDA vs CPU${onCuda ? '' : ` (skipped: ${backend.fallbackReasons.join('; ')})`}`, () => {
+  it('the same rollouts (images, log-probabilities) with the loop on the device', async () => {
+    using cpu = micro();
+    using gpu = cpu.copyTo('cuda');
+    const o: BatchSampleOptions = { ...BASE, sde: { start: 0, size: 2, mode: 'sde', noiseLevel: 0.7 }, record: true };
+    const a = await sampleBatch(cpu, ctx, REQS, o);
+    const b = await sampleBatch(gpu, ctx, REQS, o);
+    for (let i = 0; i < REQS.length; i++) {
+      expectClose(b.outputs[i].latents, a.outputs[i].latents, { atol: 2e-3, rtol: 2e-3, name: `request ${i}` });
+      expectClose(b.outputs[i].steps!.map((s) => s.logp), a.outputs[i].steps!.map((s) => s.logp), { atol: 1e-3, rtol: 1e-3, name: 'logp' });
+    }
   });
 });
