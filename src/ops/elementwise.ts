@@ -1,6 +1,7 @@
 // Elementwise ops (kernels/elementwise, kernels/random): the pattern every op wrapper follows —
 // validate each argument in TypeScript, then hand plain tensors/ints/floats to the native table.
-import type { Tensor } from '../native/tensor.js';
+import { argError } from '../native/errors.js';
+import { shapeString, type Tensor } from '../native/tensor.js';
 import { defineOp } from './registry.js';
 import { numberArg, numelArg, sameDevice, tensorArg, boolArg } from './validate.js';
 
@@ -59,26 +60,24 @@ export const siluBackward = defineOp('silu_backward', (x: Tensor, dy: Tensor, dx
   return { tensors: [x, dy, dx], ints: [accumulate ? 1 : 0] };
 });
 
-/** out[n, :] = x[n, :] + b  (x viewed as [numel / b.numel, b.numel]) */
+/** out[n, :] = x[n, :] + b  (x viewed as [numel / b.numel, b.numel]: any shape with a multiple of b.numel elements) */
 export const biasAdd = defineOp('bias_add', (x: Tensor, b: Tensor, out: Tensor) => {
   const op = 'bias_add';
   tensorArg(op, 'x', x);
   tensorArg(op, 'b', b);
   tensorArg(op, 'out', out);
-  if (b.numel === 0 || x.numel % b.numel !== 0 || x.shape[x.shape.length - 1] !== b.numel)
-    numelArg(op, 'x', x, Math.max(1, Math.round(x.numel / Math.max(b.numel, 1))) * b.numel, `rows of 'b' (${b.numel}) in its last dim`);
+  if (b.numel === 0 || x.numel % b.numel !== 0) throw argError(op, 'x', `a multiple of ${b.numel} elements (rows of 'b')`, `shape ${shapeString(x.shape)}`, 'E_SHAPE');
   numelArg(op, 'out', out, x.numel, "'x'");
   sameDevice(op, { x, b, out });
   return { tensors: [x, b, out] };
 });
 
-/** db (+)= sum over rows of dy */
+/** db (+)= sum over rows of dy (dy viewed as [numel / db.numel, db.numel]) */
 export const biasGrad = defineOp('bias_grad', (dy: Tensor, db: Tensor, accumulate: boolean = false) => {
   const op = 'bias_grad';
   tensorArg(op, 'dy', dy);
   tensorArg(op, 'db', db);
-  if (db.numel === 0 || dy.shape[dy.shape.length - 1] !== db.numel)
-    numelArg(op, 'dy', dy, db.numel, `a last dim of ${db.numel} like 'db'`);
+  if (db.numel === 0 || dy.numel % db.numel !== 0) throw argError(op, 'dy', `a multiple of ${db.numel} elements (rows of 'db')`, `shape ${shapeString(dy.shape)}`, 'E_SHAPE');
   sameDevice(op, { dy, db });
   boolArg(op, 'accumulate', accumulate);
   return { tensors: [dy, db], ints: [accumulate ? 1 : 0] };

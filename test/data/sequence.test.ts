@@ -1,10 +1,13 @@
 // SequenceBuilder details the packing tests do not reach: a suffix builder continuing a prefix's
 // positions (what the sampler lays its noise segments out with), and storage growing past its first
-// allocation.
+// allocation; the ends of noiseLatents' t range and groupByBudget's boundaries.
 import { describe, expect, it } from 'vitest';
 
+import { noiseLatents } from '../../src/data/flow.js';
+import { groupByBudget } from '../../src/data/pack.js';
 import { SequenceBuilder } from '../../src/data/sequence.js';
 import { WordTokenizer } from '../../src/data/tokenizer.js';
+import { Rng } from '../../src/world/rng.js';
 
 const tok = WordTokenizer.fromCorpus(['a b c'], []);
 const dims = { latentChannels: 4, vitPatchDim: 4, maxLatentSide: 16 };
@@ -44,5 +47,29 @@ describe('SequenceBuilder', () => {
     expect(s.pos[0]).toBe(0);
     expect(s.pos[s.length - 1]).toBe(1);
     expect(b.position).toBe(1);
+  });
+});
+
+describe('noiseLatents and groupByBudget edges', () => {
+  it('noises at the ends of [0, 1] exactly and refuses t outside it', () => {
+    const x0 = Float32Array.from([0.5, -1, 2, 0.25]);
+    const at = (t: number) => noiseLatents(x0, t, new Rng(3));
+    const eps = Array.from({ length: 4 }, ((r) => () => r.gaussian())(new Rng(3)));
+    const z = at(0);
+    expect(Array.from(z.xt)).toEqual(Array.from(x0));
+    expect(Array.from(z.v)).toEqual(eps.map((e, i) => Math.fround(e - x0[i])));
+    expect(Array.from(at(1).xt)).toEqual(eps.map((e) => Math.fround(e)));
+    for (const t of [-0.1, 1.1, Number.NaN]) expect(() => at(t)).toThrow(`noiseLatents: t must be in [0, 1], got ${t}`);
+  });
+
+  it('closes a group only when the next sample would overflow it; a sample may fill the budget', () => {
+    const s = (...n: number[]) => n.map((length) => ({ length }));
+    expect(groupByBudget(s(3, 2), 5).map((g) => g.length)).toEqual([2]);
+    expect(groupByBudget(s(3, 3), 5).map((g) => g.length)).toEqual([1, 1]);
+    expect(groupByBudget(s(5, 1, 4), 5).map((g) => g.map((x) => x.length))).toEqual([[5], [1, 4]]);
+    expect(groupByBudget(s(1, 1), 1).map((g) => g.length)).toEqual([1, 1]);
+    expect(groupByBudget([], 4)).toEqual([]);
+    for (const b of [0, 1.5, -2]) expect(() => groupByBudget(s(1), b)).toThrow(`groupByBudget: budget must be a positive integer, got ${b}`);
+    expect(() => groupByBudget(s(2, 6), 5)).toThrow('groupByBudget: sample 1 has 6 tokens, more than the budget of 5');
   });
 });
