@@ -97,6 +97,26 @@ describe('metacot edit', () => {
     expect(printed).toBe(cot);
     const img = await decodeImage(join(dir, 'out.png'));
     expect([img.width, img.height]).toEqual([32, 32]);
+
+    // one picture, two instructions: two CoTs, two pictures sampled as one batch; the first (seed 0)
+    // is the single edit's picture
+    const logs2: string[] = [];
+    const spy2 = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs2.push(a.join(' ')));
+    try {
+      await main(['node', 'metacot', 'edit', '--checkpoint', join(out, 'checkpoint.safetensors'), '--image', input, '--instruction', edit.instruction, 'keep everything', '--out', join(dir, 'many.png'), '--steps', '8']);
+    } finally {
+      spy2.mockRestore();
+    }
+    expect(logs2.filter((l) => /^\[[01]\] CoT: /.test(l))).toHaveLength(2);
+    expect(logs2.find((l) => l.startsWith('[0] CoT: '))!.slice(9)).toBe(cot);
+    expect(logs2.at(-1)).toMatch(/^wrote 2 pictures .*many-0\.png \.\. .*many-1\.png \(32x32; think/);
+    const first = await decodeImage(join(dir, 'many-0.png'));
+    expect(Array.from(first.data)).toEqual(Array.from(img.data));
+    const second = await decodeImage(join(dir, 'many-1.png'));
+    expect([second.width, second.height]).toEqual([32, 32]);
+    await expect(
+      main(['node', 'metacot', 'edit', '--checkpoint', join(out, 'checkpoint.safetensors'), '--image', input, input, '--instruction', 'a', 'b', 'c']),
+    ).rejects.toThrow('--image, --instruction: expected one picture, one instruction, or as many of each; received 2 pictures and 3 instructions');
   });
 
   it('gives clear errors for unreadable inputs', async () => {
