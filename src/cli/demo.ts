@@ -103,6 +103,7 @@ export function registerDemo(program: Command): void {
           samples_per_sec: avg('samplesPerSec'),
           model_flops_per_sec: avg('flopsPerSec'),
           gemm_peak_flops: trained.peakFlops,
+          peak_source: trained.peakSource,
           mfu: avg('flopsPerSec') / trained.peakFlops,
         },
         eval: { per_category: perCategory, ode_steps: odeSteps, seconds: { trained: trainedEval.seconds, untrained: untrainedEval.seconds } },
@@ -124,7 +125,7 @@ export function registerDemo(program: Command): void {
         metrics,
         grid,
         notes: [
-          `${trained.result.steps} SFT steps in ${trained.seconds.toFixed(0)} s; ${avg('samplesPerSec').toFixed(1)} samples/s, ${avg('tokensPerSec').toFixed(0)} tokens/s, ${(avg('flopsPerSec') / 1e9).toFixed(1)} GFLOP/s = ${(100 * json.training.mfu).toFixed(1)}% of the measured GEMM peak (${(trained.peakFlops / 1e9).toFixed(0)} GFLOP/s)`,
+          `${trained.result.steps} SFT steps in ${trained.seconds.toFixed(0)} s; ${avg('samplesPerSec').toFixed(1)} samples/s, ${avg('tokensPerSec').toFixed(0)} tokens/s, ${(avg('flopsPerSec') / 1e9).toFixed(1)} GFLOP/s = ${(100 * json.training.mfu).toFixed(1)}% of ${(trained.peakFlops / 1e9).toFixed(0)} GFLOP/s (${trained.peakSource})`,
           `evaluation: ${perCategory} eval-split edits per category, think mode (greedy CoT), ${odeSteps} ODE steps, CFG text ${opts.cfgText} / image ${opts.cfgImg} (text_channel renorm)`,
           `five meta-task categories (${meta5.join(', ')}): Overall ${json.meta5_overall.trained.toFixed(2)} trained vs ${json.meta5_overall.untrained.toFixed(2)} untrained vs ${json.meta5_overall.copy_input.toFixed(2)} copy input`,
           `total ${seconds.toFixed(0)} s`,

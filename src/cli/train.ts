@@ -74,7 +74,7 @@ export function registerTrain(program: Command): void {
             `last step: loss ${last.loss.toFixed(4)} (ce ${last.ce.toFixed(4)}, mse ${last.mse.toFixed(4)}), ` +
               `${last.samplesPerSec.toFixed(1)} samples/s, ${last.tokensPerSec.toFixed(0)} tokens/s, ` +
               `${(last.flopsPerSec / 1e9).toFixed(1)} GFLOP/s` +
-              (last.mfu !== null ? ` = ${(100 * last.mfu).toFixed(1)}% of the ${(out.peakFlops / 1e9).toFixed(0)} GFLOP/s GEMM peak` : ''),
+              (last.mfu !== null ? ` = ${(100 * last.mfu).toFixed(1)}% of ${(out.peakFlops / 1e9).toFixed(0)} GFLOP/s (${out.peakSource})` : ''),
           );
         out.model.dispose();
         if (out.result.stopped === 'nan') process.exitCode = 1;

@@ -11,6 +11,8 @@ import type { Device } from '../native/binding.js';
 import { Tensor } from '../native/tensor.js';
 import { gemm } from '../ops/gemm.js';
 import { timeCall } from '../ops/registry.js';
+import { loadBackend } from '../native/loader.js';
+import { resolvePeak } from './peak.js';
 import { randn } from '../ops/elementwise.js';
 import { parseCategories } from '../world/categories.js';
 import type { SftFileConfig } from './config.js';
@@ -30,7 +32,7 @@ export function prepare(cfg: SftFileConfig): Prepared {
   return { tokenizer, modelConfig, ctx: sampleContext(modelConfig, tokenizer, undefined, cfg.timestepShift) };
 }
 
-/** Measured GEMM throughput (FLOP/s) on `device`, the MFU denominator: the best call at 512^3 and
+/** Measured GEMM throughput (FLOP/s) on `device` (peak.ts turns it into the MFU denominator): the best call at 512^3 and
  * 1024^3 on the CPU (on a shared machine the best call is the closest to what the cores can do when
  * not disturbed), 4096^3 timed with CUDA events on a GPU (our bf16 tensor-core GEMM). */
 export async function measureGemmPeak(device: Device = 'cpu', sizes?: number[], reps = 6): Promise<number> {
@@ -61,6 +63,8 @@ export interface TrainOutcome {
   prepared: Prepared;
   result: SftResult;
   peakFlops: number;
+  /** where peakFlops comes from */
+  peakSource: string;
   seconds: number;
 }
 
@@ -85,11 +89,13 @@ export async function trainOnWorld(
     modelConfig,
   );
   const model = MotModel.create(modelConfig, { seed: cfg.seed, device: cfg.device });
-  const peakFlops = await measureGemmPeak(model.device);
+  const backend = loadBackend();
+  const peak = await resolvePeak(model.device, { deviceName: backend.info.cuda?.device, threads: backend.info.threads, measure: () => measureGemmPeak(model.device) });
+  const peakFlops = peak.flops;
   opts.log?.(
     `model ${cfg.preset} on ${model.device}: ${(model.parameterCount / 1e6).toFixed(2)}M parameters (hidden ${modelConfig.hidden}, ${modelConfig.layers} layers, vocab ${modelConfig.vocab}); ` +
       `data: ${cfg.data.variant} CoT over ${categories.length} categories + ${(100 * cfg.data.understandingRatio).toFixed(0)}% understanding; ` +
-      `GEMM peak ${(peakFlops / 1e9).toFixed(0)} GFLOP/s`,
+      `MFU against ${(peakFlops / 1e9).toFixed(0)} GFLOP/s (${peak.source})`,
   );
   const t0 = performance.now();
   const deadline = cfg.minutes > 0 ? Date.now() + cfg.minutes * 60_000 : Infinity;
@@ -116,7 +122,7 @@ export async function trainOnWorld(
     },
     onStep: () => (Date.now() > deadline ? 'stop' : undefined),
   });
-  return { model, prepared, result, peakFlops, seconds: (performance.now() - t0) / 1000 };
+  return { model, prepared, result, peakFlops, peakSource: peak.source, seconds: (performance.now() - t0) / 1000 };
 }
 
 export const checkpointPath = (out: string) => join(out, 'checkpoint.safetensors');

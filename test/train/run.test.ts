@@ -38,7 +38,7 @@ describe('trainOnWorld', () => {
       expect(r.result.metrics.map((m) => m.step)).toEqual([1, 2, 3]);
       expect(r.peakFlops).toBeGreaterThan(1e8);
       expect(r.result.metrics.every((m) => m.mfu !== null && m.mfu > 0 && m.mfu < 1)).toBe(true);
-      expect(lines.join('\n')).toMatch(/model tiny on cpu: .*M parameters \(hidden 32, 1 layers, vocab \d+\); data: meta CoT over 2 categories \+ 15% understanding; GEMM peak \d+ GFLOP\/s/);
+      expect(lines.join('\n')).toMatch(/model tiny on cpu: .*M parameters \(hidden 32, 1 layers, vocab \d+\); data: meta CoT over 2 categories \+ 15% understanding; MFU against \d+ GFLOP\/s \((the GEMM measured now|the best GEMM this machine has reached)/);
       expect(checkpointPath(out)).toBe(join(out, 'checkpoint.safetensors'));
       const ck = loadCheckpoint(checkpointPath(out));
       expect(ck.step).toBe(3);
