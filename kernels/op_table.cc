@@ -7,6 +7,7 @@
 #include "random/random.h"
 #include "sampler/sampler.h"
 #include "sampler/flow.h"
+#include "grpo/grpo.h"
 #include "embedding/embedding.h"
 #include "loss/loss.h"
 #include "optim/optim.h"
@@ -53,6 +54,8 @@ const OpDef kOps[] = {
     {"cfg_combine", op_cfg_combine_cpu, MC_CUDA(op_cfg_combine_cuda)},
     {"flow_step", op_flow_step_cpu, MC_CUDA(op_flow_step_cuda)},
     {"flow_noise", op_flow_noise_cpu, MC_CUDA(op_flow_noise_cuda)},
+    {"grpo_advantages", op_grpo_advantages_cpu, MC_CUDA(op_grpo_advantages_cuda)},
+    {"grpo_loss", op_grpo_loss_cpu, MC_CUDA(op_grpo_loss_cuda)},
 };
 }  // namespace
 

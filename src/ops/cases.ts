@@ -76,6 +76,24 @@ function flowCase(mode: 'ode' | 'sde' | 'cps', logpOnly: boolean, rows: number, 
   };
 }
 
+/** A grpo_loss call over four samples (the flow_step case's layout), with or without the KL term. */
+function grpoCase(mode: 'sde' | 'cps', beta: number, rows: number, C = 16): OpCase {
+  const n = rows * C;
+  return {
+    tensors: [
+      f(n, 80, [rows, C]), f(n, 81, [rows, C]), f(n, 82, [rows, C]), f(n, 83, [rows, C]),
+      ints([0, 5, 12, 13, rows]), Tensor.from(Float32Array.from([1, 0.8, 0.6, 0.35]), [4]), Tensor.from(Float32Array.from([0.9, 0.6, 0.5, 0.05]), [4]),
+      Tensor.from(Float32Array.from([-1.2, -0.9, -2.5, -1.1]), [4]), Tensor.from(Float32Array.from([1.5, -0.5, 0.7, -2]), [4]),
+      zeros([rows, C]), zeros([4]), zeros([5]),
+    ],
+    ints: [mode === 'sde' ? 1 : 2],
+    floats: [mode === 'cps' ? 0.7 : 1.3, 0.9, 0.2, beta],
+    outputs: [9, 10, 11],
+    atol: 1e-4,
+    rtol: 1e-4,
+  };
+}
+
 export const OP_CASES: Record<string, () => OpCase> = {
   fill: () => ({ tensors: [zeros([37, 129])], ints: [], floats: [1.5], outputs: [0] }),
   add: () => ({ tensors: [f(4773, 1, [37, 129]), f(4773, 2, [37, 129]), zeros([37, 129])], ints: [], floats: [0.5, 2], outputs: [2] }),
@@ -197,6 +215,22 @@ export const OP_CASES: Record<string, () => OpCase> = {
   // four samples of 5, 7, 0 and 25 rows; the first starts at pure noise (sigma 1 -> sigmaMax)
   flow_step: () => flowCase('sde', false, 37),
   flow_noise: () => ({ tensors: [zeros([37, 16]), ints(FLOW_OFFSETS(37)), ints([3, -1, 9, 2 ** 30])], ints: [2026, 4], floats: [], outputs: [0], atol: 1e-5 }),
+  // 5 groups over 37 rewards: one all-equal, one single rollout
+  grpo_advantages: () => ({
+    tensors: [
+      Tensor.from(Float32Array.from(randArray(37, 70).map((r, i) => (i >= 30 && i < 34 ? 0.25 : r))), [37]),
+      ints(Array.from({ length: 37 }, (_, i) => (i < 12 ? 0 : i < 30 ? 1 : i < 34 ? 2 : i < 35 ? 3 : 4))),
+      zeros([37]),
+      Tensor.zeros([37], { dtype: 'i32' }),
+      zeros([4]),
+    ],
+    ints: [5, 0],
+    floats: [1e-4, 5, 0],
+    outputs: [2, 3, 4],
+    atol: 1e-5,
+    rtol: 1e-5,
+  }),
+  grpo_loss: () => grpoCase('sde', 0, 37),
   timestep_embedding: () => ({ tensors: [Tensor.from(Float32Array.from(randArray(37, 36).map((v) => Math.abs(v))), [37]), zeros([37, 256])], ints: [], floats: [10000], outputs: [1], atol: 1e-4 }),
 };
 
@@ -206,6 +240,8 @@ export const OP_CASES: Record<string, () => OpCase> = {
  * the tensor-core path. The small OP_CASES fit in one tile; these do not.
  */
 export const EXTRA_CASES: { op: string; label: string; build: () => OpCase }[] = [
+  { op: 'grpo_loss', label: 'cps with KL, 4 samples of 4000 rows in all', build: () => grpoCase('cps', 0.5, 4000) },
+  { op: 'grpo_loss', label: 'sde with KL, 4 samples of 4000 rows in all', build: () => grpoCase('sde', 0.1, 4000) },
   ...(
     [
       ['ode', false],

@@ -3,6 +3,7 @@ export * from './attention.js';
 export * from './elementwise.js';
 export * from './embedding.js';
 export * from './gemm.js';
+export * from './grpo.js';
 export * from './loss.js';
 export * from './optim.js';
 export * from './rmsnorm.js';
