@@ -224,7 +224,7 @@ export async function readTokenizer(path: string): Promise<TextTokenizer> {
   }
 }
 
-/** Writes the tokenizer's JSON atomically (the checkpoint writer calls this beside the weights). */
+/** Writes the tokenizer's JSON atomically (`metacot cot vocab`; checkpoints carry the same JSON in their header). */
 export async function writeTokenizer(path: string, tok: TextTokenizer): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(tok.toJSON())}\n`);
 }
