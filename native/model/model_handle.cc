@@ -234,6 +234,8 @@ class ModelWorker : public Napi::AsyncWorker {
   int64_t last_logits_cap = -1;
   const float* latents_dev = nullptr;
   int64_t latents_n = -1;
+  float* seg_logits = nullptr;
+  int64_t seg_logits_cap = -1;
 
   void Execute() override {
     try {
@@ -281,7 +283,12 @@ class ModelWorker : public Napi::AsyncWorker {
                                                      std::to_string(c.latent_channels) + " elements (the batch's latent tokens), received " + std::to_string(latents_n));
           return;
         }
-        status_ = m->infer(cache->cache, batch, write, extend_last, last_logits, vel_out, &infer_, latents_dev, vel_on_device);
+        if (seg_logits && seg_logits_cap != batch.S * c.vocab) {
+          status_ = Status::Error(Code::E_SHAPE, "model.infer: option 'segmentLogits' expected " + std::to_string(batch.S) + " x " +
+                                                     std::to_string(c.vocab) + " elements (one row per segment of the batch), received " + std::to_string(seg_logits_cap));
+          return;
+        }
+        status_ = m->infer(cache->cache, batch, write, extend_last, last_logits, vel_out, &infer_, latents_dev, vel_on_device, seg_logits);
       } else if (given_grads) {
         MotModel* m = owner_->model();
         const MotConfig& c = m->config();
@@ -500,7 +507,7 @@ Napi::Value ModelHandle::Infer(const Napi::CallbackInfo& info) {
     w->write = num(opts, "write", false, 0) != 0;
     w->extend_last = num(opts, "extendLast", false, 0) != 0;
     const Device md = model_->device();
-    for (const char* key : {"lastLogits", "velocities", "latents"}) {
+    for (const char* key : {"lastLogits", "velocities", "latents", "segmentLogits"}) {
       Napi::Value v = opts.Get(key);
       if (v.IsUndefined() || v.IsNull()) continue;
       TensorHandle* h = tensor_arg(env, v, std::string("model.infer: option '") + key + "'", DType::F32);
@@ -512,6 +519,10 @@ Napi::Value ModelHandle::Infer(const Napi::CallbackInfo& info) {
         throw make_error(env, Code::E_DEVICE, std::string("model.infer: option '") + key + "' expected a tensor in host memory or on the model's device");
       w->hold(h, v.As<Napi::Object>());
       if (is_latents) { w->latents_dev = h->view().f32(); w->latents_n = h->view().numel(); }
+      else if (std::string(key) == "segmentLogits") {
+        if (td != Device::CPU) throw make_error(env, Code::E_DEVICE, "model.infer: option 'segmentLogits' expected a tensor in host memory");
+        w->seg_logits = h->view().f32(); w->seg_logits_cap = h->view().numel();
+      }
       else if (key[0] == 'l') {
         if (td != Device::CPU) throw make_error(env, Code::E_DEVICE, "model.infer: option 'lastLogits' expected a tensor in host memory");
         w->last_logits = h->view().f32(); w->last_logits_cap = h->view().numel();

@@ -481,7 +481,7 @@ Status MotModel::embed_inputs_backward() {
 }
 
 Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
-                       InferResult* res, const float* latents_dev, bool vel_on_device) {
+                       InferResult* res, const float* latents_dev, bool vel_on_device, float* seg_logits) {
   TRY(check_batch(b));
   have_forward_ = false;  // the training arena is reused below
   const int64_t D = cfg_.hidden, F = cfg_.mlp, hd = cfg_.head_dim, H = cfg_.heads, Hkv = cfg_.kv_heads;
@@ -598,6 +598,25 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
   }
   const int fin_idx[2] = {layout_.final_norm_und, layout_.final_norm_gen};
   InferResult r;
+  if (seg_logits && b.S > 0) {
+    std::vector<int32_t> rows(static_cast<size_t>(b.S));
+    for (int64_t s = 0; s < b.S; ++s) {
+      const int64_t last = b.seg[s * 4 + 1] - 1;
+      if (kind_[last] != kTokText || expert_of_[last] != 0)
+        return Status::Error(Code::E_ARG, "model.infer: option 'segmentLogits' expected every segment to end with a text token, received segment " +
+                                              std::to_string(s) + " ending with a token of kind " + std::to_string(kind_[last]));
+      rows[static_cast<size_t>(s)] = row_of_[last];
+    }
+    TRY(d_logit_rows_.upload(d, rows.data(), b.S));
+    TRY(inf_f_.resize(d, b.S * D));
+    TRY(inf_rs_.resize(d, b.S));
+    TRY(inf_logits_.resize(d, b.S * V));
+    TRY(K_.copy_rows(inf_f_.data(), nullptr, xe_[0].data(), d_logit_rows_.data(), b.S, D));
+    TRY(K_.rmsnorm_forward(inf_f_.data(), inf_rs_.data(), inf_f_.data(), P(fin_idx[0]), b.S, D, eps));
+    const int lm = layout_.global_index[kLmHead] >= 0 ? layout_.global_index[kLmHead] : layout_.global_index[kEmbed];
+    TRY(K_.linear_fwd(inf_logits_.data(), inf_f_.data(), P(lm), nullptr, b.S, D, V));
+    TRY(inf_logits_.download(seg_logits, b.S * V));
+  }
   if (last_logits) {
     int64_t last = -1;
     for (int64_t i = M - 1; i >= 0; --i)

@@ -130,8 +130,10 @@ class MotModel {
   // latents_dev (optional, on the model's device, [Nl, C]) replaces the batch's latents table, and with
   // vel_on_device vel_out is a buffer on the model's device: a sampler's x_t and velocities then never
   // leave the device.
+  // seg_logits (optional, host memory, [S_b, V]): the logits of the last token of each of the batch's
+  // segments (each a text token), for decoding several samples at once (one segment per sample).
   Status infer(KvCache& cache, const MotBatch& b, bool write, bool extend_last, float* last_logits, float* vel_out,
-               InferResult* res, const float* latents_dev = nullptr, bool vel_on_device = false);
+               InferResult* res, const float* latents_dev = nullptr, bool vel_on_device = false, float* seg_logits = nullptr);
 
   Status copy_logits(float* out) const;      // [last_n_ce, V] of the last forward, to host memory
   Status copy_velocities(float* out) const;  // [last_n_noisy, C] of the last forward, to host memory
@@ -204,6 +206,7 @@ class MotModel {
   // cached inference
   DevBuf<float> inf_q_, inf_o_, inf_f_, inf_rs_, inf_logits_, inf_qfull_, inf_ofull_, inf_lse_;
   DevBuf<int32_t> d_rng_off_, d_rng_;        // visible key ranges of the new queries (CUDA)
+  DevBuf<int32_t> d_logit_rows_;             // und rows of the segments' last tokens (seg_logits)
 };
 
 }  // namespace mc

@@ -1,6 +1,6 @@
 // `metacot edit`: think-then-edit pictures with a trained checkpoint: one picture and one instruction,
 // one picture and several instructions, several pictures and one instruction, or pairs; the CoTs are
-// generated one by one and the images sampled together by the batched sampler.
+// generated together (thinkBatch) and the images sampled together by the batched sampler.
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
@@ -13,7 +13,7 @@ import { loadCheckpoint, modelFromCheckpoint } from '../model/checkpoint.js';
 import { writeFileAtomic } from '../model/safetensors.js';
 import { CFG_RENORM } from '../ops/sampler.js';
 import { sampleBatch } from '../sample/batch.js';
-import { DEFAULT_EDIT, type ThinkOutput, noiseKey, samplerOptions, thinkCot } from '../sample/edit.js';
+import { DEFAULT_EDIT, type ThinkOutput, noiseKey, samplerOptions, thinkBatch } from '../sample/edit.js';
 import { decodeImage, encodePng, type RgbImage } from '../world/image.js';
 import { deviceOption, nonNegative } from './args.js';
 
@@ -59,8 +59,7 @@ export function registerEdit(program: Command): void {
       const o = { ...DEFAULT_EDIT, think: opts.think, steps: opts.steps, cfgText: opts.cfgText, cfgImg: opts.cfgImg, renorm: opts.renorm, temperature: opts.temperature };
       const t0 = performance.now();
       const jobs = Array.from({ length: n }, (_, i) => ({ source: pictures[images.length === 1 ? 0 : i], instruction: instructions[instructions.length === 1 ? 0 : i], seed: opts.seed + i }));
-      const thoughts: (ThinkOutput | null)[] = [];
-      for (const j of jobs) thoughts.push(opts.think ? await thinkCot(model, ctx, j.source, j.instruction, { ...o, seed: j.seed }) : null);
+      const thoughts: (ThinkOutput | null)[] = opts.think ? await thinkBatch(model, ctx, jobs, o) : jobs.map(() => null);
       const t1 = performance.now();
       const res = await sampleBatch(model, ctx, jobs.map((j, i) => ({ source: j.source, instruction: j.instruction, cot: thoughts[i]?.cot ?? '', key: noiseKey(j.seed) })), samplerOptions(o));
       const t2 = performance.now();

@@ -204,6 +204,20 @@ export class SequenceBuilder {
     return this;
   }
 
+  /**
+   * A causal segment of these tokens without im_start or im_end: the continuation of a text segment
+   * whose start is already in a KV cache (decoding several samples at once, one token each). Its
+   * tokens see the earlier segments of their sample in full and each other causally, which is what
+   * the one open segment of training gives them.
+   */
+  continueText(ids: readonly number[]): this {
+    if (ids.length === 0) throw new RangeError('SequenceBuilder.continueText: expected at least one token, received none');
+    this.segment(SegMode.causal, 'text', () => {
+      for (const id of ids) this.token(id, TokenKind.text, Expert.und, this.p++);
+    });
+    return this;
+  }
+
   /** Ends the open text segment with im_end. */
   closeText(): this {
     if (!this.open) throw new Error('SequenceBuilder.closeText: no text segment is open');

@@ -5,7 +5,7 @@ import { tryParseCot } from '../cot/parse.js';
 import type { SampleContext } from '../data/samples.js';
 import type { MotModel } from '../model/model.js';
 import { sampleBatch } from '../sample/batch.js';
-import { DEFAULT_EDIT, type EditOptions, type ThinkOutput, noiseKey, samplerOptions, thinkCot } from '../sample/edit.js';
+import { DEFAULT_EDIT, type EditOptions, type ThinkOutput, noiseKey, samplerOptions, thinkBatch } from '../sample/edit.js';
 import type { CategoryName } from '../world/categories.js';
 import type { Edit } from '../world/edit.js';
 import type { RgbImage } from '../world/image.js';
@@ -63,8 +63,9 @@ export function benchSamples(categories: readonly CategoryName[], perCategory: n
 }
 
 /**
- * Edits every sample (thinking one by one, then the images `batchSize` at a time through the batched
- * sampler, each with its seed as noise key: the same images as one-by-one edits) and scores them.
+ * Edits every sample, `batchSize` at a time: thinking in one batch (thinkBatch: each edit's CoT is
+ * its own thinkCot's), then the images through the batched sampler (each with its seed as noise key:
+ * the same images as one-by-one edits), and scores them.
  */
 export async function evaluateModel(
   model: MotModel,
@@ -82,12 +83,10 @@ export async function evaluateModel(
   let parsed = 0;
   for (let start = 0; start < samples.length; start += batchSize) {
     const chunk = samples.slice(start, start + batchSize);
-    const thoughts: ThinkOutput[] = [];
-    for (const s of chunk) {
-      if (o.cot !== undefined) thoughts.push({ cot: ctx.tokenizer.decode(ctx.tokenizer.encode(o.cot)), cotTokens: [], cotComplete: true, seconds: 0 });
-      else if (o.think) thoughts.push(await thinkCot(model, ctx, s.source, s.edit.instruction, { ...o, seed: s.seed }));
-      else thoughts.push({ cot: '', cotTokens: [], cotComplete: false, seconds: 0 });
-    }
+    let thoughts: ThinkOutput[];
+    if (o.cot !== undefined) thoughts = chunk.map(() => ({ cot: ctx.tokenizer.decode(ctx.tokenizer.encode(o.cot!)), cotTokens: [], cotComplete: true, seconds: 0 }));
+    else if (o.think) thoughts = await thinkBatch(model, ctx, chunk.map((s) => ({ source: s.source, instruction: s.edit.instruction, seed: s.seed })), o);
+    else thoughts = chunk.map(() => ({ cot: '', cotTokens: [], cotComplete: false, seconds: 0 }));
     const res = await sampleBatch(
       model,
       ctx,

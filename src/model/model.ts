@@ -50,11 +50,15 @@ export interface InferOptions {
   velocitiesOut?: Tensor;
   /** the batch's latent table ([Nl, C]) from this tensor on the model's device instead of batch.latents */
   latents?: Tensor;
+  /** return the logits of the last token of each of the batch's segments (each a text token): [S_b, V] */
+  segmentLogits?: boolean;
 }
 
 export interface InferResult {
   cached: number;
   lastLogits?: Float32Array;
+  /** [S_b, V], with opts.segmentLogits */
+  segmentLogits?: Float32Array;
   velocities?: Float32Array;
 }
 
@@ -207,9 +211,11 @@ export class MotModel implements Disposable {
     const bt = new BatchTensors(batch, this.config.vitPatchDim, this.config.latentChannels);
     let logits: Tensor | null = null;
     let vel: Tensor | null = null;
+    let segLogits: Tensor | null = null;
     try {
       if (opts.lastLogits) logits = Tensor.zeros([this.config.vocab], { device: 'cpu' });
       if (opts.velocities && !opts.velocitiesOut) vel = Tensor.zeros([countKinds(batch).noisy, this.config.latentChannels], { device: 'cpu' });
+      if (opts.segmentLogits) segLogits = Tensor.zeros([batch.seg.length / 4, this.config.vocab], { device: 'cpu' });
       for (const k of ['velocitiesOut', 'latents'] as const) {
         const t = opts[k];
         if (t === undefined) continue;
@@ -223,8 +229,10 @@ export class MotModel implements Disposable {
         lastLogits: logits?.handle,
         velocities: (opts.velocitiesOut ?? vel)?.handle,
         latents: opts.latents?.handle,
+        segmentLogits: segLogits?.handle,
       });
       const out: InferResult = { cached: r.cached };
+      if (segLogits) out.segmentLogits = segLogits.toFloat32Array();
       if (logits && r.hasLogits) out.lastLogits = logits.toFloat32Array();
       if (vel) out.velocities = vel.toFloat32Array();
       return out;
@@ -233,6 +241,7 @@ export class MotModel implements Disposable {
     } finally {
       logits?.dispose();
       vel?.dispose();
+      segLogits?.dispose();
       bt.dispose();
     }
   }

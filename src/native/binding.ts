@@ -106,7 +106,7 @@ export interface NativeModelHandle {
   infer(
     cache: NativeKvCache,
     batch: NativeBatch,
-    opts: { write?: boolean; extendLast?: boolean; lastLogits?: NativeTensorHandle; velocities?: NativeTensorHandle; latents?: NativeTensorHandle },
+    opts: { write?: boolean; extendLast?: boolean; lastLogits?: NativeTensorHandle; velocities?: NativeTensorHandle; latents?: NativeTensorHandle; segmentLogits?: NativeTensorHandle },
   ): Promise<NativeInferResult>;
   forward(
     batch: NativeBatch,

@@ -9,6 +9,7 @@ import { KvCache, type MotModel } from '../model/model.js';
 import type { CfgRenorm } from '../ops/sampler.js';
 import { packSamples } from '../data/pack.js';
 import { type SampleContext, editContext } from '../data/samples.js';
+import { SequenceBuilder } from '../data/sequence.js';
 import type { RgbImage } from '../world/image.js';
 import { Rng, hashSeed } from '../world/rng.js';
 import { type BatchSampleOptions, sampleBatch } from './batch.js';
@@ -135,6 +136,63 @@ export async function thinkCot(model: MotModel, ctx: SampleContext, source: RgbI
     if (k + 1 < o.maxCotTokens) r = await model.infer(cache, textToken(id, pos++), { write: true, extendLast: true, lastLogits: true });
   }
   return { cot: tok.decode(cotTokens), cotTokens, cotComplete, seconds: (performance.now() - t0) / 1000 };
+}
+
+export interface ThinkRequest {
+  source: RgbImage;
+  instruction: string;
+  /** the seed of its token sampling (temperature > 0), as thinkCot's `seed` */
+  seed: number;
+}
+
+/**
+ * Thinking for several edits at once: one prefill of every [images][instruction] context into one KV
+ * cache (each its own sample), then one cached pass per decoding step with one token per edit still
+ * thinking (a one-token causal segment of its sample, laid out by SequenceBuilder.continueText), the
+ * logits of all of them from that pass. Each edit picks its tokens as thinkCot does, with its own seed,
+ * so the CoTs are thinkCot's.
+ */
+export async function thinkBatch(model: MotModel, ctx: SampleContext, requests: readonly ThinkRequest[], options: Partial<EditOptions> = {}): Promise<ThinkOutput[]> {
+  const o: EditOptions = { ...DEFAULT_EDIT, ...options };
+  const tok = ctx.tokenizer;
+  const t0 = performance.now();
+  if (requests.length === 0) return [];
+  if (o.maxCotTokens <= 0) return requests.map(() => ({ cot: '', cotTokens: [], cotComplete: false, seconds: 0 }));
+  using cache = new KvCache();
+  const builders = requests.map((r) => editContext({ source: r.source, instruction: r.instruction }, ctx));
+  const pos = builders.map((b) => b.position);
+  await model.infer(cache, packSamples(builders.map((b) => b.build())), { write: true });
+  const rngs = requests.map((r) => new Rng(hashSeed('edit', r.seed)));
+  const out: ThinkOutput[] = requests.map(() => ({ cot: '', cotTokens: [], cotComplete: false, seconds: 0 }));
+  const never = new Set([tok.special.imStart, tok.special.visionStart, tok.special.visionEnd]);
+  // the token each edit feeds next (im_start first); an edit leaves when it emits im_end or reaches maxCotTokens
+  let active = requests.map((_, i) => ({ i, feed: tok.special.imStart }));
+  while (active.length > 0) {
+    const step = packSamples(active.map((a) => new SequenceBuilder(tok.special, ctx.dims, pos[a.i]).continueText([a.feed]).build()));
+    active.forEach((a, s) => (step.seg[s * 4 + 3] = a.i));
+    const r = await model.infer(cache, step, { write: true, segmentLogits: true });
+    const V = model.config.vocab;
+    const next: typeof active = [];
+    active.forEach((a, s) => {
+      pos[a.i]++;
+      const logits = r.segmentLogits!.subarray(s * V, (s + 1) * V);
+      const id = pickToken(logits, o.temperature, o.topK, rngs[a.i], (k) => k < tok.size && !never.has(k));
+      const th = out[a.i];
+      if (id === tok.special.imEnd) {
+        th.cotComplete = true;
+        return;
+      }
+      th.cotTokens.push(id);
+      if (th.cotTokens.length < o.maxCotTokens) next.push({ i: a.i, feed: id });
+    });
+    active = next;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  for (const th of out) {
+    th.cot = tok.decode(th.cotTokens);
+    th.seconds = seconds;
+  }
+  return out;
 }
 
 /** The options of the image stage (sampleBatch) that an edit's options give. */

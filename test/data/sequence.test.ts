@@ -31,6 +31,18 @@ describe('SequenceBuilder', () => {
     expect(() => new SequenceBuilder(tok.special, dims, 1.5)).toThrow("SequenceBuilder: argument 'start' expected a non-negative integer, received 1.5");
   });
 
+  it('continueText: a causal segment of the tokens alone, positions continuing, no loss', () => {
+    const [a, b] = tok.encode('a b');
+    const s = new SequenceBuilder(tok.special, dims, 7).continueText([a, b]).build();
+    expect(Array.from(s.ids)).toEqual([a, b]);
+    expect(Array.from(s.pos)).toEqual([7, 8]);
+    expect(Array.from(s.kind)).toEqual([0, 0]);
+    expect(Array.from(s.expert)).toEqual([0, 0]);
+    expect(Array.from(s.ceTargets)).toEqual([-1, -1]);
+    expect(s.segments).toEqual([{ start: 0, end: 2, mode: 0, role: 'text' }]);
+    expect(() => new SequenceBuilder(tok.special, dims).continueText([])).toThrow('SequenceBuilder.continueText: expected at least one token, received none');
+  });
+
   it('keeps every float when an image outgrows the first allocation (256 floats)', () => {
     const data = Float32Array.from({ length: 16 * 16 * 4 }, (_, i) => i);
     const target = Float32Array.from(data, (v) => -v);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { packSamples } from '../../src/data/pack.js';
 import { editContext } from '../../src/data/samples.js';
 import { MotModel } from '../../src/model/model.js';
-import { type EditOptions, editImage, pickToken } from '../../src/sample/edit.js';
+import { type EditOptions, editImage, pickToken, thinkBatch, thinkCot } from '../../src/sample/edit.js';
 import { Rng } from '../../src/world/rng.js';
 import { expectClose, randArray } from '../helpers.js';
 import { randomizeParams } from '../model/fixtures.js';
@@ -121,5 +121,27 @@ describe('pickToken', () => {
         expect(Math.abs(counts[i] / n - p), `T ${T} k ${k} id ${i}`).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n) + 1e-9);
       });
     }
+  });
+
+  it('thinking in a batch gives each edit the CoT of its own thinkCot, greedy and sampled', async () => {
+    using model = MotModel.create(cfg, { seed: 1, grads: false });
+    randomizeParams(model, 6, { scale: 0.4 });
+    const reqs = [
+      { source: picture(3), instruction: 'remove the red circle', seed: 1 },
+      { source: picture(8), instruction: 'paint the square blue', seed: 2 },
+      { source: picture(9), instruction: 'move the triangle left', seed: 3 },
+    ];
+    for (const o of [{ maxCotTokens: 6, temperature: 0 }, { maxCotTokens: 9, temperature: 1.2, topK: 8 }]) {
+      const batch = await thinkBatch(model, ctx, reqs, o);
+      for (const [i, r] of reqs.entries()) {
+        const one = await thinkCot(model, ctx, r.source, r.instruction, { ...o, seed: r.seed });
+        expect(batch[i].cotTokens, `request ${i}, temperature ${o.temperature}`).toEqual(one.cotTokens);
+        expect(batch[i].cotComplete).toBe(one.cotComplete);
+        expect(batch[i].cot).toBe(one.cot);
+        expect(batch[i].cotTokens.length).toBeLessThanOrEqual(o.maxCotTokens);
+      }
+    }
+    expect(await thinkBatch(model, ctx, [], {})).toEqual([]);
+    expect((await thinkBatch(model, ctx, reqs.slice(0, 1), { maxCotTokens: 0 }))[0]).toMatchObject({ cotTokens: [], cotComplete: false });
   });
 });
