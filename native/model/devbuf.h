@@ -1,7 +1,9 @@
 // DevBuf: a resizable buffer in one device's memory (host memory on the CPU, cudaMalloc on CUDA), the
-// model's activation arena and scratch. Like the std::vector it replaces, resize() keeps the
-// allocation when the size is unchanged and zero-fills when it allocates; copies between buffers are
-// explicit (copy_from), so no device-to-device copy ever hides behind an assignment.
+// model's activation arena and scratch. resize() keeps the contents when the size is unchanged and
+// otherwise gives n zeros, reusing the allocation when it is large enough (it never shrinks: batches
+// of changing sizes, e.g. a prefill then denoising passes, would otherwise allocate and fault in fresh
+// pages on every call); copies between buffers are explicit (copy_from), so no device-to-device copy
+// ever hides behind an assignment.
 #pragma once
 #include <cstdint>
 #include <utility>
@@ -17,9 +19,10 @@ class DevBuf {
   ~DevBuf() { release(); }
   DevBuf(const DevBuf&) = delete;
   DevBuf& operator=(const DevBuf&) = delete;
-  DevBuf(DevBuf&& o) noexcept : dev_(o.dev_), p_(o.p_), n_(o.n_) {
+  DevBuf(DevBuf&& o) noexcept : dev_(o.dev_), p_(o.p_), n_(o.n_), cap_(o.cap_) {
     o.p_ = nullptr;
     o.n_ = 0;
+    o.cap_ = 0;
   }
   DevBuf& operator=(DevBuf&& o) noexcept {
     if (this != &o) {
@@ -27,6 +30,8 @@ class DevBuf {
       dev_ = o.dev_;
       p_ = o.p_;
       n_ = o.n_;
+      cap_ = o.cap_;
+      o.cap_ = 0;
       o.p_ = nullptr;
       o.n_ = 0;
     }
@@ -39,6 +44,10 @@ class DevBuf {
   // allocation is zero-filled, an unchanged size and device keep the contents.
   Status resize(Device d, int64_t n) {
     if (d == dev_ && n == n_ && (p_ || n == 0)) return Status::Ok();
+    if (d == dev_ && p_ && n > 0 && n <= cap_) {
+      n_ = n;
+      return zero();
+    }
     release();
     dev_ = d;
     if (n <= 0) return Status::Ok();
@@ -46,6 +55,7 @@ class DevBuf {
     MC_RETURN_IF_ERROR(device_alloc(dev_, n * static_cast<int64_t>(sizeof(T)), &p));
     p_ = static_cast<T*>(p);
     n_ = n;
+    cap_ = n;
     return Status::Ok();
   }
   // at least n elements on device d (contents not kept when it grows; never shrinks): scratch whose
@@ -95,10 +105,12 @@ class DevBuf {
     if (p_) device_free(dev_, p_);
     p_ = nullptr;
     n_ = 0;
+    cap_ = 0;
   }
   Device dev_ = Device::CPU;
   T* p_ = nullptr;
   int64_t n_ = 0;
+  int64_t cap_ = 0;  // allocated elements (>= n_)
 };
 
 }  // namespace mc

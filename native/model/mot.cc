@@ -533,7 +533,7 @@ Status MotModel::infer(KvCache& cache, const MotBatch& b, bool write, bool exten
   TRY(inf_q_.resize(d, M * qd));
   TRY(inf_o_.resize(d, M * qd));
   // CPU: a pass of >= 16 new tokens that opens a segment uses the training kernel (rows n0.. only)
-  const bool full_kernel = d == Device::CPU && !extend_last && M >= 16 && n0 > 0 && sorted_samples;
+  const bool full_kernel = d == Device::CPU && !extend_last && M >= 16 && sorted_samples;
   if (full_kernel) {
     TRY(inf_qfull_.reserve(d, Nt * qd));
     TRY(inf_ofull_.reserve(d, Nt * qd));
