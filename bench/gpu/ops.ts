@@ -155,15 +155,39 @@ function benchAttention(shapes: Shapes): Record<string, unknown> {
 function benchSampler(shapes: Shapes): Record<string, { ms: number; GBps: number }> {
   const out: Record<string, { ms: number; GBps: number }> = {};
   const n = shapes.sampler.elements;
-  const x = randn([n]);
-  const vel = randn([n]);
+  // the latent state as 24 samples of [rows, 16] (a GRPO group): flow_step, flow_noise, grpo_loss
+  const S = 24;
+  const Cl = 16;
+  const rows = Math.floor(n / Cl / S) * S;
+  const ne = rows * Cl;
+  const x = randn([rows, Cl]);
+  const vel = randn([rows, Cl]);
+  const eps = randn([rows, Cl]);
+  const xn = randn([rows, Cl]);
+  const mean = Tensor.zeros([rows, Cl], { device });
+  const dv = Tensor.zeros([rows, Cl], { device });
+  const offsets = Tensor.from(Int32Array.from({ length: S + 1 }, (_, i) => (i * rows) / S), [S + 1], { device });
+  const keys = Tensor.from(Int32Array.from({ length: S }, (_, i) => i), [S], { device });
+  const per = (v: number) => Tensor.from(new Float32Array(S).fill(v), [S], { device });
+  const [sig, sigN, std, logp, lpo, adv] = [per(0.9), per(0.8), per(0), per(0), per(-1.3), per(0.5)];
+  const stats = Tensor.zeros([5], { device });
+  const held = [x, vel, eps, xn, mean, dv, offsets, keys, sig, sigN, std, logp, lpo, adv, stats];
   try {
-    // the rectified-flow Euler step x <- x + dt * v (op add, in place): reads 2, writes 1
-    const ms = timeRotating('add', [{ tensors: [x, vel, x], floats: [1, -0.05] }]);
-    out['ode step (x += dt*v)'] = { ms, GBps: (3 * 4 * n) / ms / 1e6 };
+    const step = (mode: number, logpOnly: number) => ({ tensors: [x, vel, eps, xn, mean, offsets, sig, sigN, std, logp], ints: [mode, logpOnly], floats: [0.7, 0.9] });
+    const flowCases: [string, OpCall, number, string][] = [
+      ['flow_step ode', step(0, 0), 16, 'flow_step'],
+      ['flow_step sde', step(1, 0), 20, 'flow_step'],
+      ['flow_step sde logpOnly', step(1, 1), 16, 'flow_step'],
+      ['flow_noise', { tensors: [eps, offsets, keys], ints: [3, 1] }, 4, 'flow_noise'],
+      ['grpo_loss sde', { tensors: [vel, x, xn, mean, offsets, sig, sigN, lpo, adv, dv, logp, stats], ints: [1], floats: [0.7, 0.9, 1e-4, 0] }, 16, 'grpo_loss'],
+      ['grpo_loss sde with KL', { tensors: [vel, x, xn, mean, offsets, sig, sigN, lpo, adv, dv, logp, stats], ints: [1], floats: [0.7, 0.9, 1e-4, 0.04] }, 20, 'grpo_loss'],
+    ];
+    for (const [label, call, bytesPer, op] of flowCases) {
+      const ms = timeRotating(op, [call]);
+      out[label] = { ms, GBps: (bytesPer * ne) / ms / 1e6 };
+    }
   } finally {
-    x.dispose();
-    vel.dispose();
+    for (const t of held) t.dispose();
   }
   const { cfgRows: T, cfgChannels: C } = shapes.sampler;
   const vs = [randn([T, C]), randn([T, C]), randn([T, C]), Tensor.zeros([T, C], { device })];
