@@ -36,7 +36,7 @@ Status attention_check_args(const OpArgs&, bool, AttnShape*) {
   std::fprintf(stderr, "attention_plan: attention_check_args is not available in this host test\n");
   std::abort();
 }
-Status attention_check_segments(const char*, const int32_t*, int64_t, int64_t) {
+Status attention_check_segments(const char*, const int32_t*, int64_t, int64_t, bool) {
   std::fprintf(stderr, "attention_plan: attention_check_segments is not available in this host test\n");
   std::abort();
 }
