@@ -7,5 +7,5 @@ export * as ops from './ops/index.js';
 export { timeCall, listOps } from './ops/registry.js';
 export { MotModel, KvCache } from './model/model.js';
 export { checkParity, parityCases } from './check/parity.js';
-export { editImage, thinkCot, DEFAULT_EDIT, type EditOptions, type EditOutput } from './sample/edit.js';
+export { editImage, thinkBatch, thinkCot, DEFAULT_EDIT, type EditOptions, type EditOutput } from './sample/edit.js';
 export { sampleBatch, type BatchEditRequest, type BatchSampleOptions, type BatchSampleResult, type StepRecord } from './sample/batch.js';
