@@ -30,15 +30,8 @@ import { readWorldManifest } from '../src/world/manifest.js';
 import { renderScene } from '../src/world/render.js';
 import { generateEdit } from '../src/world/sample.js';
 import { scoreEdit } from '../src/world/score.js';
-import { type BenchOptions, type BenchRow, ratioHigher } from './types.js';
+import { type BenchOptions, type BenchRow, intArg, ratioHigher } from './types.js';
 
-function arg(args: string[], name: string, def: number): number {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  if (!a) return def;
-  const v = Number(a.slice(name.length + 3));
-  if (!(Number.isInteger(v) && v > 0)) throw new Error(`bench judge: --${name} expected a positive integer, received ${JSON.stringify(a)}`);
-  return v;
-}
 
 function worldItems(n: number): JudgeItem[] {
   const out: JudgeItem[] = [];
@@ -123,9 +116,9 @@ async function allAtOnce(n: number, concurrency: number, fn: (i: number) => Prom
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const nItems = arg(opts.args, 'items', opts.quick ? 84 : 840);
-  const nReq = arg(opts.args, 'requests', opts.quick ? 300 : 3000);
-  const conc = arg(opts.args, 'concurrency', 16);
+  const nItems = intArg('judge', opts.args, 'items', opts.quick ? 84 : 840);
+  const nReq = intArg('judge', opts.args, 'requests', opts.quick ? 300 : 3000);
+  const conc = intArg('judge', opts.args, 'concurrency', 16);
 
   // scene judges vs the bare scorer
   const items = worldItems(nItems);

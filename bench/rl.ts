@@ -7,21 +7,7 @@
 import { Tensor } from '../src/native/tensor.js';
 import { timeCall } from '../src/ops/registry.js';
 import { Rng } from '../src/world/rng.js';
-import { type BenchOptions, type BenchRow, ratioHigher } from './types.js';
-
-function copyGBs(bytes: number, reps: number): number {
-  const src = new Float32Array(bytes / 8);
-  const dst = new Float32Array(bytes / 8);
-  for (let i = 0; i < 3; i++) dst.set(src);
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    dst.set(src);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((p, q) => p - q);
-  return bytes / (times[Math.floor(times.length / 2)] * 1e6);
-}
+import { type BenchOptions, type BenchRow, copyGBs, median, ratioHigher } from './types.js';
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const B = 24;
@@ -50,7 +36,6 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   using advOut = Tensor.zeros([B * B], { device: 'cpu' });
   using flags = Tensor.zeros([B * B], { dtype: 'i32', device: 'cpu' });
   using astats = Tensor.zeros([4], { device: 'cpu' });
-  const median = (a: Float64Array) => Array.from(a).sort((p, q) => p - q)[Math.floor(a.length / 2)];
   const loss = (beta: number) => ({ tensors: [v, x, xn, mref, off, sig, sigN, lpo, adv, dv, logp, stats], ints: [1], floats: [0.7, 0.9, 1e-4, beta] });
   const cases = [
     { name: `grpo_loss sde, ${B} x ${rowsPer} x ${C}`, op: 'grpo_loss', call: loss(0), bytes: n * 16 },

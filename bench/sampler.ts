@@ -20,19 +20,11 @@ import { editImage } from '../src/sample/edit.js';
 import { renderScene } from '../src/world/render.js';
 import { generateEdit } from '../src/world/sample.js';
 import { Rng } from '../src/world/rng.js';
-import { type BenchOptions, type BenchRow, ratioHigher, timeMs } from './types.js';
-
-function arg(args: string[], name: string, def: number): number {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  if (!a) return def;
-  const v = Number(a.slice(name.length + 3));
-  if (!(Number.isInteger(v) && v > 0)) throw new Error(`bench sampler: --${name} expected a positive integer, received ${JSON.stringify(a)}`);
-  return v;
-}
+import { type BenchOptions, type BenchRow, copyGBs, intArg, median, ratioHigher, timeMs } from './types.js';
 
 async function rollouts(opts: BenchOptions): Promise<BenchRow[]> {
-  const G = arg(opts.args, 'group', 12);
-  const steps = arg(opts.args, 'steps', 10);
+  const G = intArg('sampler', opts.args, 'group', 12);
+  const steps = intArg('sampler', opts.args, 'steps', 10);
   const tok = buildWorldTokenizer();
   const cfg = preset('tiny', { vocab: Math.ceil(tok.size / 64) * 64 });
   using model = MotModel.create(cfg, { seed: 1, grads: false });
@@ -78,21 +70,6 @@ function ops(opts: BenchOptions): BenchRow[] {
   using sigN = Tensor.from(new Float32Array(S).fill(0.8), [S], { device: 'cpu' });
   using std = Tensor.zeros([S], { device: 'cpu' });
   using logp = Tensor.zeros([S], { device: 'cpu' });
-  const median = (a: Float64Array) => Array.from(a).sort((p, q) => p - q)[Math.floor(a.length / 2)];
-  // the copy peer: `bytes` moved = bytes/2 read + bytes/2 written
-  const copyGBs = (bytes: number) => {
-    const src = new Float32Array(bytes / 8);
-    const dst = new Float32Array(bytes / 8);
-    for (let i = 0; i < 3; i++) dst.set(src);
-    const times: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t0 = process.hrtime.bigint();
-      dst.set(src);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    times.sort((p, q) => p - q);
-    return bytes / (times[Math.floor(times.length / 2)] * 1e6);
-  };
   const cases: { name: string; op: string; tensors: Tensor[]; ints: number[]; floats: number[]; bytes: number }[] = [
     { name: 'flow_step sde', op: 'flow_step', tensors: [x, v, eps, xn, mean, offT, sig, sigN, std, logp], ints: [1, 0], floats: [0.7, 0.9], bytes: n * 20 },
     { name: 'flow_step sde logpOnly', op: 'flow_step', tensors: [x, v, eps, xn, mean, offT, sig, sigN, std, logp], ints: [1, 1], floats: [0.7, 0.9], bytes: n * 16 },
@@ -103,7 +80,7 @@ function ops(opts: BenchOptions): BenchRow[] {
     timeCall(c.op, c, 3);
     const ms = median(timeCall(c.op, c, reps));
     const ours = c.bytes / (ms * 1e6);
-    const peer = copyGBs(c.bytes);
+    const peer = copyGBs(c.bytes, reps);
     return { name: `${c.name}, ${S} x ${rowsPer} x ${C}`, ours, peer, unit: 'GB/s', ratio: ratioHigher(ours, peer), note: 'peer: memory copy of the same bytes' };
   });
 }
