@@ -173,12 +173,6 @@ __global__ void grpo_grad_kernel(const float* v, const float* x, const float* xn
   }
 }
 
-unsigned blocks_per_sample(int64_t total, int64_t B) {
-  const int64_t avg = B > 0 ? total / B : 0;
-  int64_t nb = (avg + kBlock * 4 - 1) / (kBlock * 4);
-  return static_cast<unsigned>(nb < 1 ? 1 : (nb > 64 ? 64 : nb));
-}
-
 }  // namespace
 
 Status op_grpo_advantages_cuda(const OpArgs& a) {
@@ -201,7 +195,7 @@ Status op_grpo_loss_cuda(const OpArgs& a) {
   MC_RETURN_IF_ERROR(check_arg(op, "offsets", B <= 65535, "at most 65535 samples per call on CUDA", std::to_string(B)));
   const int mode = static_cast<int>(a.i[0]);
   const int beta = a.f[3] != 0 ? 1 : 0;
-  const unsigned nb = blocks_per_sample(N * C, B);
+  const unsigned nb = flow_blocks_per_sample(N * C, B, 4);
   double* partial = nullptr;
   double* gfac = nullptr;
   MC_RETURN_IF_ERROR(cuda_status(op, cudaMallocAsync(reinterpret_cast<void**>(&partial), static_cast<size_t>(2 * B * nb) * sizeof(double), 0)));

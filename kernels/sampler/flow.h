@@ -76,6 +76,15 @@ MC_HD uint64_t flow_stream(int32_t key, int32_t step) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(key)) << 32) | static_cast<uint32_t>(step);
 }
 
+// CUDA launch shape of the per-sample kernels (flow_step, flow_noise, grpo_loss): grid (blocks per
+// sample, samples), about `per_thread` items per thread of a 256-thread block on average, 1 to 64
+// blocks per sample (the per-block partial sums stay small).
+inline unsigned flow_blocks_per_sample(int64_t total, int64_t samples, int64_t per_thread) {
+  const int64_t avg = samples > 0 ? total / samples : 0;
+  int64_t nb = (avg + 256 * per_thread - 1) / (256 * per_thread);
+  return static_cast<unsigned>(nb < 1 ? 1 : (nb > 64 ? 64 : nb));
+}
+
 // tensors: x, v, eps, x_next, mean [N, C] f32; offsets [S+1] i32; sigma, sigma_next [S] f32; std, logp [S] f32
 // ints: mode (0 ode, 1 sde, 2 cps), logp_only (0/1); floats: noise_level a, sigma_max
 Status op_flow_step_cpu(const OpArgs& a);

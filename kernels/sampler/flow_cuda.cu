@@ -89,15 +89,6 @@ __global__ void flow_noise_kernel(float* out, const int32_t* off, const int32_t*
   }
 }
 
-// Blocks per sample: about 4 elements per thread on average, at most 64 (the partials stay small).
-unsigned blocks_per_sample(int64_t total, int64_t S, int64_t per_thread) {
-  const int64_t avg = S > 0 ? total / S : 0;
-  int64_t nb = (avg + kBlock * per_thread - 1) / (kBlock * per_thread);
-  if (nb < 1) nb = 1;
-  if (nb > 64) nb = 64;
-  return static_cast<unsigned>(nb);
-}
-
 constexpr int64_t kMaxGridY = 65535;
 
 }  // namespace
@@ -109,7 +100,7 @@ Status op_flow_step_cuda(const OpArgs& a) {
   MC_RETURN_IF_ERROR(check_arg(op, "offsets", S <= kMaxGridY, "at most 65535 samples per call on CUDA", std::to_string(S)));
   if (S == 0) return Status::Ok();
   const int mode = static_cast<int>(a.i[0]);
-  const unsigned nb = blocks_per_sample(N * C, S, 4);
+  const unsigned nb = flow_blocks_per_sample(N * C, S, 4);
   double* partial = nullptr;
   MC_RETURN_IF_ERROR(cuda_status(op, cudaMallocAsync(reinterpret_cast<void**>(&partial), static_cast<size_t>(S) * nb * sizeof(double), 0)));
   flow_step_kernel<<<dim3(nb, static_cast<unsigned>(S)), kBlock>>>(a.t[0].f32(), a.t[1].f32(), a.t[2].f32(), a.t[3].f32(), a.t[4].f32(),
@@ -131,7 +122,7 @@ Status op_flow_noise_cuda(const OpArgs& a) {
   const int64_t N = a.t[0].shape[0], C = a.t[0].shape[1], S = a.t[1].numel() - 1;
   MC_RETURN_IF_ERROR(check_arg(op, "offsets", S <= kMaxGridY, "at most 65535 samples per call on CUDA", std::to_string(S)));
   if (S == 0 || N * C == 0) return Status::Ok();
-  const unsigned nb = blocks_per_sample((N * C + 3) / 4, S, 1);
+  const unsigned nb = flow_blocks_per_sample((N * C + 3) / 4, S, 1);
   flow_noise_kernel<<<dim3(nb, static_cast<unsigned>(S)), kBlock>>>(a.t[0].f32(), a.t[1].i32(), a.t[2].i32(), N, C,
                                                                       static_cast<uint64_t>(a.i[0]),
                                                                       static_cast<int32_t>(static_cast<uint32_t>(a.i[1])));
