@@ -7,7 +7,7 @@ import { defineOp } from './registry.js';
 import { boolArg, numberArg, numelArg, rankArg, sameDevice, tensorArg } from './validate.js';
 
 export interface GrpoAdvantageOptions {
-  /** number of groups G (ids in [0, G)) */
+  /** number of groups G (ids in [0, G)), at most the sample count: a batch has no more non-empty groups */
   groups: number;
   /** normalise by the std of all rewards instead of each group's (Flow-GRPO's `global_std`) */
   globalStd?: boolean;
@@ -37,7 +37,7 @@ export const grpoAdvantages = defineOp(
     numelArg(op, 'stats', stats, 4);
     sameDevice(op, { rewards, groups: groupIds, adv, flags, stats });
     if (typeof o !== 'object' || o === null) throw argError(op, 'options', 'an object with groups', describeValue(o));
-    const G = numberArg(op, 'groupCount', o.groups, { integer: true, min: 1, max: 2 ** 30 });
+    const G = numberArg(op, 'groupCount', o.groups, { integer: true, min: 1, max: rewards.numel });
     const globalStd = o.globalStd === undefined ? false : boolArg(op, 'globalStd', o.globalStd);
     const eps = numberArg(op, 'eps', o.eps ?? 1e-4, { min: 0, exclusiveMin: true });
     const clipMax = numberArg(op, 'clipMax', o.clipMax ?? 5, { min: 0, exclusiveMin: true });

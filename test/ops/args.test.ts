@@ -10,6 +10,7 @@ import { attentionBackward, attentionForward, checkSegments, segmentTable, segme
 import { add, biasAdd, biasGrad, fill, randn, siluBackward, siluForward } from '../../src/ops/elementwise.js';
 import { embeddingBackward, embeddingForward } from '../../src/ops/embedding.js';
 import { gemm, gemmGrouped } from '../../src/ops/gemm.js';
+import { grpoAdvantages, grpoLoss } from '../../src/ops/grpo.js';
 import { adamw } from '../../src/ops/optim.js';
 import { crossEntropy, mseBackward, mseForward } from '../../src/ops/loss.js';
 import { type SyncOp, opIndex, timeCall } from '../../src/ops/registry.js';
@@ -320,5 +321,101 @@ describe('shape rules with their exact messages', () => {
     expect(timeCall('fill', call, 3)).toHaveLength(3);
     for (const reps of [0, 1.5, 100001]) expect(() => timeCall('fill', call, reps)).toThrow(`timeCall: argument 'reps' expected an integer in 1..100000, received ${reps}`);
     expect(() => opIndex('no_such_op')).toThrow("no_such_op: this addon has no op named 'no_such_op' (rebuild the addon?)");
+  });
+});
+
+describe('grpo ops: every tensor and option checked, named', () => {
+  const t = (a: number[], shape = [a.length]) => scope.track(Tensor.from(Float32Array.from(a), shape));
+  // two samples of two rows of 3 channels; sde timesteps 0.8 -> 0.6 and 0.6 -> 0.4
+  const lossTensors = () => ({
+    v: f([4, 3], 0.1), x: f([4, 3], 0.2), xNext: f([4, 3], 0.3), offsets: i32([0, 2, 4]),
+    sigma: t([0.8, 0.6]), sigmaNext: t([0.6, 0.4]), logpOld: t([0, 0]), adv: t([1, -1]),
+    dv: f([4, 3]), logp: f([2]), stats: f([5]),
+  });
+  const lossOpts = () => ({ mode: 'sde' as const, noiseLevel: 0.7, sigmaMax: 0.9, clipRange: 0.2 });
+  const loss = (tt: Record<string, unknown>, oo: Record<string, unknown> = {}) => () => grpoLoss({ ...lossTensors(), ...tt } as never, { ...lossOpts(), ...oo } as never);
+
+  it('grpo_loss: each tensor refused when it is not one, of the other dtype or of the wrong size', () => {
+    expect(loss({})).not.toThrow();
+    expect(loss({ meanRef: f([4, 3]) }, { beta: 0.5 })).not.toThrow();
+    const sizes: Record<string, string> = {
+      x: "12 elements (like 'v')", xNext: "12 elements (like 'v')", dv: "12 elements (like 'v')",
+      sigma: "2 elements (like the sample count (offsets' length - 1))", sigmaNext: "2 elements (like the sample count (offsets' length - 1))",
+      logpOld: "2 elements (like the sample count (offsets' length - 1))", adv: "2 elements (like the sample count (offsets' length - 1))",
+      logp: "2 elements (like the sample count (offsets' length - 1))", stats: '5 elements',
+    };
+    for (const k of Object.keys(lossTensors())) {
+      expect(loss({ [k]: 'bogus' }), k).toThrow(`grpo_loss: argument '${k}' expected a Tensor, received 'bogus'`);
+      const want = k === 'offsets' ? 'i32' : 'f32';
+      const other = want === 'f32' ? i32([0, 0, 0]) : f([3]);
+      expect(loss({ [k]: other }), `${k} dtype`).toThrow(`grpo_loss: argument '${k}' expected dtype ${want}, received ${other.dtype} [3]`);
+      if (sizes[k]) expect(loss({ [k]: f([7]) }), `${k} size`).toThrow(`grpo_loss: argument '${k}' expected ${sizes[k]}, received shape [7]`);
+    }
+    expect(loss({ v: f([12]) })).toThrow("grpo_loss: argument 'v' expected a 2-D tensor, received shape [12]");
+    expect(loss({ offsets: i32([0, 2, 4], [1, 3]) })).toThrow("grpo_loss: argument 'offsets' expected a 1-D tensor, received shape [1, 3]");
+    expect(loss({ offsets: i32([0]) })).toThrow("grpo_loss: argument 'offsets' expected at least 2 elements, received shape [1]");
+    // meanRef: read (and sized) only when beta > 0, but a non-tensor is refused either way
+    expect(loss({ meanRef: f([7]) }, { beta: 0.5 })).toThrow("grpo_loss: argument 'meanRef' expected 12 elements (like 'v'), received shape [7]");
+    expect(loss({ meanRef: f([7]) })).not.toThrow();
+    expect(loss({ meanRef: 'bogus' })).toThrow("grpo_loss: argument 'meanRef' expected a Tensor, received 'bogus'");
+    expect(loss({ meanRef: i32([0]) })).toThrow("grpo_loss: argument 'meanRef' expected dtype f32, received i32 [1]");
+  });
+
+  it('grpo_loss: the options, mode by mode', () => {
+    expect(() => grpoLoss(null as never, lossOpts())).toThrow("grpo_loss: argument 'tensors' expected an object of tensors, received null");
+    expect(() => grpoLoss(lossTensors(), null as never)).toThrow("grpo_loss: argument 'options' expected an object, received null");
+    expect(() => grpoLoss(lossTensors(), 3 as never)).toThrow("grpo_loss: argument 'options' expected an object, received 3");
+    expect(loss({}, { beta: -0.1 })).toThrow("grpo_loss: argument 'beta' expected a finite number >= 0, received -0.1");
+    expect(loss({}, { beta: Number.NaN })).toThrow("grpo_loss: argument 'beta' expected a finite number >= 0, received NaN");
+    expect(loss({}, { noiseLevel: 0 })).toThrow("grpo_loss: argument 'noiseLevel' expected a finite number > 0, received 0");
+    expect(loss({}, { noiseLevel: 3 })).not.toThrow();
+    expect(loss({}, { sigmaMax: undefined })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 <= 1, received undefined");
+    expect(loss({}, { sigmaMax: 0 })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 <= 1, received 0");
+    expect(loss({}, { sigmaMax: 1 })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 < 1, received 1");
+    expect(loss({}, { sigmaMax: 0.999 })).not.toThrow();
+    expect(loss({}, { mode: 'cps', noiseLevel: 1, sigmaMax: undefined })).not.toThrow();
+    expect(loss({}, { mode: 'cps', noiseLevel: 0 })).toThrow("grpo_loss: argument 'noiseLevel' expected a finite number > 0 <= 1, received 0");
+    expect(loss({}, { clipRange: Number.NaN })).toThrow("grpo_loss: argument 'clipRange' expected a finite number >= 0, received NaN");
+    expect(loss({}, { clipRange: 0 })).not.toThrow();
+  });
+
+  const advArgs = () => [t([1, 2, 3]), i32([0, 0, 1]), f([3]), i32([0, 0, 0]), f([4])] as const;
+  const adv = (i: number, v: unknown, o: Record<string, unknown> = { groups: 2 }) => () => {
+    const a: unknown[] = [...advArgs()];
+    if (i >= 0) a[i] = v;
+    return grpoAdvantages(...(a as Parameters<typeof grpoAdvantages>), o as never);
+  };
+
+  it('grpo_advantages: each tensor refused when it is not one, of the other dtype or of the wrong size', () => {
+    expect(adv(-1, null)).not.toThrow();
+    ['rewards', 'groups', 'adv', 'flags', 'stats'].forEach((name, i) => {
+      expect(adv(i, 'bogus'), name).toThrow(`grpo_advantages: argument '${name}' expected a Tensor, received 'bogus'`);
+      const want = name === 'groups' || name === 'flags' ? 'i32' : 'f32';
+      const other = want === 'f32' ? i32([0, 0, 0]) : f([3]);
+      expect(adv(i, other), `${name} dtype`).toThrow(`grpo_advantages: argument '${name}' expected dtype ${want}, received ${other.dtype} [3]`);
+      if (i > 0) {
+        const wrong = want === 'f32' ? f([7]) : i32(Array(7).fill(0));
+        expect(adv(i, wrong), `${name} size`).toThrow(`grpo_advantages: argument '${name}' expected ${name === 'stats' ? '4 elements' : "3 elements (like 'rewards')"}, received shape [7]`);
+      }
+    });
+    expect(adv(0, t([1, 2, 3], [3, 1]))).toThrow("grpo_advantages: argument 'rewards' expected a 1-D tensor, received shape [3, 1]");
+  });
+
+  it('grpo_advantages: the options and the group ids', () => {
+    expect(adv(-1, null, null as never)).toThrow("grpo_advantages: argument 'options' expected an object with groups, received null");
+    expect(adv(-1, null, 5 as never)).toThrow("grpo_advantages: argument 'options' expected an object with groups, received 5");
+    // at most one group per sample (the kernels hold per-group sums)
+    expect(adv(-1, null, { groups: 1.5 })).toThrow("grpo_advantages: argument 'groupCount' expected an integer >= 1 <= 3, received 1.5");
+    expect(adv(-1, null, { groups: 3 })).not.toThrow();
+    expect(adv(-1, null, { groups: 4 })).toThrow("grpo_advantages: argument 'groupCount' expected an integer >= 1 <= 3, received 4");
+    expect(adv(-1, null, { groups: 2, globalStd: true })).not.toThrow();
+    expect(adv(-1, null, { groups: 2, eps: Number.NaN })).toThrow("grpo_advantages: argument 'eps' expected a finite number > 0, received NaN");
+    expect(adv(-1, null, { groups: 2, clipMax: -1 })).toThrow("grpo_advantages: argument 'clipMax' expected a finite number > 0, received -1");
+    expect(adv(-1, null, { groups: 2, stdThreshold: -1 })).toThrow("grpo_advantages: argument 'stdThreshold' expected a finite number >= 0, received -1");
+    expect(adv(-1, null, { groups: 2, stdThreshold: 0.5 })).not.toThrow();
+    // ids in [0, G): the first bad one is named with its sample
+    expect(adv(1, i32([0, -1, 5]))).toThrow("grpo_advantages: argument 'groups' expected ids in [0, 2), received -1 at sample 1");
+    expect(adv(1, i32([0, 1, 2]))).toThrow("grpo_advantages: argument 'groups' expected ids in [0, 2), received 2 at sample 2");
+    expect(adv(1, i32([1, 1, 1]))).not.toThrow();
   });
 });

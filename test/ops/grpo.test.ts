@@ -53,8 +53,9 @@ describe('grpo_advantages', () => {
     expect(got.adv[3]).toBeCloseTo(2 / (2 + 1e-4), 5); // group 2: 5 and 1, mean 3, std 2
     expect(got.stats[0]).toBeCloseTo(0.5, 6);
     expect(got.stats[3]).toBe(2);
-    expect(() => advantages([1, 2], [0, 3], { groups: 3 })).toThrow("grpo_advantages: argument 'groups' expected ids in [0, 3), received 3 at sample 1");
-    expect(() => advantages([1, 2], [0, 0], { groups: 0 })).toThrow("grpo_advantages: argument 'groupCount' expected an integer >= 1 <= 1073741824, received 0");
+    expect(() => advantages([1, 2, 3], [0, 3, 0], { groups: 3 })).toThrow("grpo_advantages: argument 'groups' expected ids in [0, 3), received 3 at sample 1");
+    expect(() => advantages([1, 2], [0, 0], { groups: 0 })).toThrow("grpo_advantages: argument 'groupCount' expected an integer >= 1 <= 2, received 0");
+    expect(() => advantages([1, 2], [0, 0], { groups: 3 })).toThrow("grpo_advantages: argument 'groupCount' expected an integer >= 1 <= 2, received 3");
     expect(() => advantages([1, 2], [0, 0], { groups: 1, eps: 0 })).toThrow("grpo_advantages: argument 'eps' expected a finite number > 0, received 0");
     expect(() => advantages([1, 2], [0, 0], { groups: 1, clipMax: 0 })).toThrow("grpo_advantages: argument 'clipMax' expected a finite number > 0, received 0");
     expect(() => advantages([1, 2], [0, 0], { groups: 1, globalStd: 1 as never })).toThrow("grpo_advantages: argument 'globalStd' expected a boolean, received 1");

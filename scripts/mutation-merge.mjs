@@ -1,0 +1,72 @@
+// Merges a Stryker incremental report into another: the source files of `update` replace those of
+// `base`, the others are kept. Test ids are per report (each run numbers its tests from 0), so every
+// test is renamed to one id per (test file, test name) and each mutant's coveredBy / killedBy is
+// rewritten to match. A test file in both reports is taken from `update` (the newer run); a base
+// mutant that pointed at a test that no longer exists loses that reference, and Stryker's next
+// incremental run sees the changed coverage and tests it again.
+//
+// Why: `npm run mutate -- --mutate <glob>` tests part of the scope, and Stryker writes an incremental
+// file holding only that part. scripts/mutate.mjs runs Stryker on a copy and merges it back with this.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+/** @param {any} base @param {any} update @returns {any} the merged report */
+export function mergeReports(base, update) {
+  const ids = new Map(); // "file\0name" -> new id
+  const testFiles = {};
+  const rename = new Map([[base, new Map()], [update, new Map()]]); // report -> old id -> new id
+  const sources = [
+    ...Object.entries(base.testFiles ?? {}).filter(([f]) => !(f in (update.testFiles ?? {}))).map(([f, v]) => [f, v, base]),
+    ...Object.entries(update.testFiles ?? {}).map(([f, v]) => [f, v, update]),
+  ];
+  for (const [file, entry, report] of sources) {
+    const tests = entry.tests.map((t) => {
+      const key = `${file}\0${t.name}`;
+      if (!ids.has(key)) ids.set(key, String(ids.size));
+      rename.get(report).set(t.id, ids.get(key));
+      return { ...t, id: ids.get(key) };
+    });
+    testFiles[file] = { ...entry, tests };
+  }
+  // a base test file replaced by the update's: its old ids map by name to the new tests
+  for (const [file, entry] of Object.entries(base.testFiles ?? {}))
+    if (file in (update.testFiles ?? {}))
+      for (const t of entry.tests) {
+        const id = ids.get(`${file}\0${t.name}`);
+        if (id !== undefined) rename.get(base).set(t.id, id);
+      }
+  const remap = (report, list) => (list ?? []).map((id) => rename.get(report).get(id)).filter((id) => id !== undefined);
+  const files = {};
+  for (const [report, keep] of [[base, (f) => !(f in update.files)], [update, () => true]])
+    for (const [file, entry] of Object.entries(report.files))
+      if (keep(file))
+        files[file] = { ...entry, mutants: entry.mutants.map((m) => ({ ...m, coveredBy: remap(report, m.coveredBy), killedBy: remap(report, m.killedBy) })) };
+  const sorted = (o) => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return { ...base, ...update, files: sorted(files), testFiles: sorted(testFiles) };
+}
+
+/** Merges the report at `updatePath` into the one at `basePath`, written atomically. */
+export function mergeFiles(basePath, updatePath) {
+  const read = (p) => JSON.parse(readFileSync(p, 'utf8'));
+  let base;
+  try {
+    base = read(basePath);
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+    base = { files: {}, testFiles: {} };
+  }
+  const merged = mergeReports(base, read(updatePath));
+  const tmp = `${basePath}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(merged));
+  renameSync(tmp, basePath);
+  return merged;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [basePath, updatePath] = process.argv.slice(2);
+  if (!basePath || !updatePath) {
+    console.error('usage: node scripts/mutation-merge.mjs BASE.json UPDATE.json   (merges UPDATE into BASE)');
+    process.exit(2);
+  }
+  const m = mergeFiles(basePath, updatePath);
+  console.log(`mutation-merge: ${Object.keys(m.files).length} source files, ${Object.keys(m.testFiles).length} test files in ${basePath}`);
+}
