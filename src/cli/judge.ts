@@ -10,7 +10,7 @@ import { sampleContext } from '../data/samples.js';
 import { resizeImage } from '../data/records.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import type { EndpointConfig } from '../endpoint/client.js';
-import { requireCalibrated } from '../judge/calibration.js';
+import { DEFAULT_RECORDS, requireCalibrated } from '../judge/calibration.js';
 import { WeightedJudge } from '../judge/compose.js';
 import { degradeEditor, modelEditor } from '../judge/editors.js';
 import { readLabels, writeLabels } from '../judge/labels.js';
@@ -25,7 +25,6 @@ import { decodeImage } from '../world/image.js';
 import { readWorldManifest } from '../world/manifest.js';
 import { deviceOption, integer, nonNegative, positive } from './args.js';
 
-const DEFAULT_RECORDS = 'calibration';
 
 interface EndpointOpts {
   endpoint?: string;

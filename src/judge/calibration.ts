@@ -11,6 +11,9 @@ import { writeFileAtomic } from '../world/atomic.js';
 import { mae, pearson, spearman } from './stats.js';
 import { type JudgeIdentity, type Verdict, identityName } from './types.js';
 
+/** The folder of calibration records the CLI reads and writes by default (`--records`). */
+export const DEFAULT_RECORDS = 'calibration';
+
 export const GATE = { minPearson: 0.8, maxMae: 2.5 } as const;
 
 export interface CalibrationRecord {

@@ -76,6 +76,8 @@ export interface RlMetrics {
   gradNorm: number;
   lr: number;
   sdeStart: number;
+  /** false: the judge did not pass its calibration gate and was let through (--allow-uncalibrated) */
+  judgeCalibrated?: boolean;
   seconds: { rollout: number; judge: number; update: number; total: number };
 }
 
@@ -91,6 +93,8 @@ export interface RlRun {
   tokenizer?: unknown;
   /** extra state saved with checkpoints and compared on resume (the starting checkpoint, the judge) */
   meta?: Record<string, unknown>;
+  /** written into every metrics line (false: an uncalibrated judge let through) */
+  judgeCalibrated?: boolean;
   resume?: boolean | 'or-start';
   quiet?: boolean;
   onStep?: (m: RlMetrics) => void | 'stop';
@@ -205,7 +209,7 @@ export async function policyGradients(
   const device = model.device;
   for (const i of trained) {
     const t = ts[i];
-    const active = guidanceActive(cfg, t);
+    const active = guidanceActive({ ...cfg, renorm: 'channel', renormMin: 1 }, t);
     const coef = cfgCoefficients(cfg.cfgText, cfg.cfgImg, active);
     const logpAll = new Float32Array(B);
     for (let c0 = 0; c0 < B; c0 += chunk) {
@@ -241,11 +245,11 @@ export async function policyGradients(
       const guided = async (m: MotModel) => {
         const heads = await m.forwardHeads(batch);
         try {
-          const [f, nt, ni] = split(heads.velocities.download()).map(host);
+          const [f, nt, ni] = split(heads.velocities.toFloat32Array()).map(host);
           using _k = { [Symbol.dispose]: () => [f, nt, ni].forEach((x) => x.dispose()) };
           const v = Tensor.zeros([N, C], { device });
           if (active) cfgCombine(f, nt, ni, v, cfg.cfgText, cfg.cfgImg, 'channel', 1);
-          else v.upload(f.download());
+          else v.upload(f.toFloat32Array());
           return { heads, v };
         } catch (e) {
           heads.logits.dispose();
@@ -444,6 +448,7 @@ export async function runRl(run: RlRun): Promise<RlResult> {
         gradNorm,
         lr: cfg.lr,
         sdeStart: sdeStartAt(cfg, step - 1),
+        ...(run.judgeCalibrated !== undefined && { judgeCalibrated: run.judgeCalibrated }),
         seconds: { rollout: (t1 - t0) / 1000, judge: (t2 - t1) / 1000, update: (t3 - t2) / 1000, total: (t3 - t0) / 1000 },
       };
       metrics.push(m);

@@ -381,9 +381,9 @@ describe('grpo ops: every tensor and option checked, named', () => {
 
   const advArgs = () => [t([1, 2, 3]), i32([0, 0, 1]), f([3]), i32([0, 0, 0]), f([4])] as const;
   const adv = (i: number, v: unknown, o: Record<string, unknown> = { groups: 2 }) => () => {
-    const a: unknown[] = [...advArgs()];
+    const a: unknown[] = [...advArgs(), o];
     if (i >= 0) a[i] = v;
-    return grpoAdvantages(...(a as Parameters<typeof grpoAdvantages>), o as never);
+    return grpoAdvantages(...(a as Parameters<typeof grpoAdvantages>));
   };
 
   it('grpo_advantages: each tensor refused when it is not one, of the other dtype or of the wrong size', () => {

@@ -1,0 +1,85 @@
+// `metacot train rl` in-process on a micro checkpoint: the calibration gate refuses an uncalibrated
+// judge, --allow-uncalibrated lets it through and says so in every metrics line, a calibrated judge
+// runs, and --resume with nothing to resume is refused.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { main } from '../../src/cli/main.js';
+import { buildWorldTokenizer } from '../../src/data/vocab.js';
+import { calibrationRecord, writeRecord } from '../../src/judge/calibration.js';
+import { SceneJudge } from '../../src/judge/scene.js';
+import { saveCheckpoint } from '../../src/model/checkpoint.js';
+import { parseModelConfig } from '../../src/model/config.js';
+import { MotModel } from '../../src/model/model.js';
+
+let dir: string;
+let ck: string;
+let config: string;
+
+async function run(...args: string[]): Promise<{ out: string; code: number | undefined }> {
+  const out: string[] = [];
+  const spies = [
+    vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' '))),
+    vi.spyOn(console, 'error').mockImplementation((...a) => void out.push(a.join(' '))),
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (out.push(String(s)), true)),
+  ];
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await main(['node', 'metacot', 'train', 'rl', ...args]);
+    return { out: out.join('\n'), code: process.exitCode as number | undefined };
+  } finally {
+    process.exitCode = before;
+    for (const s of spies) s.mockRestore();
+  }
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'metacot-cli-rl-'));
+  const tok = buildWorldTokenizer();
+  const cfg = parseModelConfig({
+    vocab: Math.ceil(tok.size / 64) * 64, hidden: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, mlp: 48, ropeTheta: 10000,
+    latentChannels: 48, latentPatch: 4, vitPatchDim: 48, vitPatch: 4, maxLatentSide: 8, imageSize: 32, timestepDim: 16, tieEmbeddings: true,
+  });
+  using model = MotModel.create(cfg, { seed: 3 });
+  ck = join(dir, 'sft.safetensors');
+  saveCheckpoint(ck, model, { step: 0, tokenizer: tok.toJSON() });
+  config = join(dir, 'rl.json');
+  writeFileSync(config, JSON.stringify({ prompts: 1, groupSize: 2, rolloutSteps: 4, sde: { size: 1, within: 2 }, maxCotTokens: 6, categories: 'color_alter' }));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('metacot train rl', () => {
+  it('refuses an uncalibrated judge, naming the record it wanted; --allow-uncalibrated runs and logs it', async () => {
+    const records = join(dir, 'records-empty');
+    await expect(run('--checkpoint', ck, '--judge', 'cec', '--records', records, '--config', config, '--out', join(dir, 'a'), '--steps', '1')).rejects.toThrow(
+      /judge cec@score-v1 is not calibrated: there is no calibration record .*cec@score-v1\.json.*--allow-uncalibrated/,
+    );
+    const r = await run('--checkpoint', ck, '--judge', 'cec', '--records', records, '--allow-uncalibrated', '--config', config, '--out', join(dir, 'a'), '--steps', '1');
+    expect(r.out).toMatch(/judge cec@score-v1 \(UNCALIBRATED: let through by --allow-uncalibrated\)/);
+    expect(r.out).toMatch(/finished 1 RL steps/);
+    const lines = readFileSync(join(dir, 'a', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ step: 1, judgeCalibrated: false });
+  });
+
+  it('runs with a calibrated judge; --resume with no checkpoint in --out is refused', async () => {
+    const records = join(dir, 'records');
+    const judge = new SceneJudge('gt');
+    const labels = new Map([['a', 1], ['b', 5], ['c', 9]]);
+    const { record } = calibrationRecord(judge.identity, [...labels].map(([id, v]) => ({ id, ok: true, overall: v, reasons: [] })), labels, 'labels.csv');
+    await writeRecord(records, record);
+    const r = await run('--checkpoint', ck, '--judge', 'gt', '--records', records, '--config', config, '--out', join(dir, 'b'), '--steps', '2', '--group-size', '3');
+    expect(r.out).toMatch(/3 rollouts a step/);
+    expect(r.out).not.toMatch(/UNCALIBRATED/);
+    expect(r.out).toMatch(/finished 2 RL steps/);
+    expect(r.out).toMatch(/last step: reward \d+\.\d+ \+- \d+\.\d+, zero-std groups \d+%/);
+    const lines = readFileSync(join(dir, 'b', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.step, l.judgeCalibrated])).toEqual([[1, true], [2, true]]);
+    await expect(run('--checkpoint', ck, '--judge', 'gt', '--records', records, '--config', config, '--out', join(dir, 'c'), '--resume')).rejects.toThrow(/--resume: there is no checkpoint to resume from/);
+    await expect(run('--checkpoint', join(dir, 'none.safetensors'), '--judge', 'gt', '--records', records, '--out', join(dir, 'd'))).rejects.toThrow(/--checkpoint: no such file/);
+  });
+});
