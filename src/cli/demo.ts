@@ -1,6 +1,7 @@
 // `metacot demo`: the main job on the built-in world. Trains the tiny preset with Meta-CoT SFT for a
 // fixed budget, evaluates the 21-category benchmark with the exact scorer against two baselines (the
-// untrained model and copying the input), and writes report.json + report.html.
+// untrained model and copying the input), and writes report.json + report.html. With --rl, a
+// Flow-GRPO stage follows SFT and the report adds its reward curve and the before / after scores.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -9,12 +10,17 @@ import type { Command } from 'commander';
 import { MotModel } from '../model/model.js';
 import { describeBackend, loadBackend } from '../native/loader.js';
 import { type BenchResult, benchSamples, categoryTable, evaluateCopy, evaluateModel } from '../eval/benchmark.js';
-import { writeReport } from '../eval/report.js';
+import { METRICS, compareRuns } from '../eval/compare.js';
+import { type ReportData, writeReport } from '../eval/report.js';
+import { DEFAULT_RECORDS } from '../judge/calibration.js';
+import { identityName } from '../judge/types.js';
+import { parseRlConfig } from '../train/rl-config.js';
+import { gatedJudge, rlOnWorld } from '../train/rl-run.js';
 import { parseSftConfig } from '../train/config.js';
 import { trainOnWorld } from '../train/run.js';
 import { Progress } from '../util/progress.js';
 import { CATEGORY_NAMES, SUBSETS } from '../world/categories.js';
-import { deviceOption, nonNegative } from './args.js';
+import { deviceOption, integer, nonNegative } from './args.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -30,6 +36,17 @@ export function registerDemo(program: Command): void {
     .option('--cfg-img <s>', 'image guidance scale at evaluation', nonNegative('--cfg-img'), 1.5)
     .option('--seed <n>', 'seed', nonNegative('--seed'), 1)
     .option('--device <d>', 'where to train and evaluate: cpu | cuda | auto', deviceOption('--device'), 'cpu')
+    .option('--rl', 'add a Flow-GRPO stage after SFT (gen expert) and evaluate again on the same seeds')
+    .option('--rl-steps <n>', 'RL steps (default 20; --quick 2)', integer('--rl-steps', 1))
+    .option('--rl-minutes <m>', 'cap on RL minutes (default 10; --quick 2)', nonNegative('--rl-minutes'))
+    .option('--rl-prompts <n>', 'prompts per RL step', integer('--rl-prompts', 1), 2)
+    .option('--rl-group <n>', 'rollouts per prompt (default 8; --quick 4)', integer('--rl-group', 2))
+    .option(
+      '--rl-judge <spec>',
+      "the RL reward (gt | cec | ...): default gt, the exact scene scorer, because the demo's SFT model writes CoTs the CEC judge cannot apply (bench/RESULTS.md); a judge without a passing calibration record is let through and named so in the report",
+      'gt',
+    )
+    .option('--records <dir>', 'folder of calibration records', DEFAULT_RECORDS)
     .action(async (opts) => {
       const t0 = performance.now();
       const out = resolve(opts.out);
@@ -69,6 +86,32 @@ export function registerDemo(program: Command): void {
       };
       const trainedEval = await evalRun('trained', trained.model);
       trained.model.dispose();
+      let rl: ReportData['rl'];
+      let rlJson: Record<string, unknown> | null = null;
+      if (opts.rl) {
+        const rlCfg = parseRlConfig({
+          out: join(out, 'rl'),
+          seed: opts.seed,
+          steps: opts.rlSteps ?? (quick ? 2 : 20),
+          minutes: opts.rlMinutes ?? (quick ? 2 : 10),
+          prompts: opts.rlPrompts,
+          groupSize: opts.rlGroup ?? (quick ? 4 : 8),
+          maxCotTokens: 160,
+          cfgText: opts.cfgText,
+          cfgImg: opts.cfgImg,
+          checkpointEvery: 5,
+        });
+        const gate = gatedJudge(opts.rlJudge, resolve(opts.records), { allowUncalibrated: true });
+        const judgeName = `${identityName(gate.judge.identity)}${gate.calibrated ? '' : ', uncalibrated'}`;
+        console.error(`metacot demo: RL, ${rlCfg.steps} steps (at most ${rlCfg.minutes} min) of ${rlCfg.prompts} x ${rlCfg.groupSize} rollouts, judge ${judgeName}`);
+        const r = await rlOnWorld(rlCfg, join(cfg.out, 'checkpoint.safetensors'), gate, { log: (l) => console.error(l) });
+        const rlEval = await evalRun('SFT + RL', r.model);
+        r.model.dispose();
+        const comparison = compareRuns(trainedEval, rlEval);
+        rl = { metrics: r.result.metrics, result: rlEval, comparison, judge: judgeName };
+        const perStep = r.result.metrics.reduce((a, m) => a + m.seconds.total, 0) / Math.max(1, r.result.metrics.length);
+        rlJson = { steps: r.result.steps, stopped: r.result.stopped, seconds: r.seconds, seconds_per_step: perStep, judge: judgeName, config: rlCfg, metrics: r.result.metrics, overall: rlEval.summary.benchmark.overall, categories: categoryTable(rlEval.summary), comparison };
+      }
       const untrainedModel = MotModel.create(trained.prepared.modelConfig, { seed: cfg.seed, grads: false, device: cfg.device });
       const untrainedEval = await evalRun('untrained', untrainedModel);
       untrainedModel.dispose();
@@ -109,6 +152,7 @@ export function registerDemo(program: Command): void {
         eval: { per_category: perCategory, ode_steps: odeSteps, seconds: { trained: trainedEval.seconds, untrained: untrainedEval.seconds } },
         backend: { device: loadBackend().device, simd: loadBackend().info.simd, threads: loadBackend().info.threads },
         config: cfg,
+        rl: rlJson,
         seconds,
       };
       const grid = CATEGORY_NAMES.map((c) => {
@@ -124,10 +168,17 @@ export function registerDemo(program: Command): void {
         copy: copyEval,
         metrics,
         grid,
+        rl,
         notes: [
           `${trained.result.steps} SFT steps in ${trained.seconds.toFixed(0)} s; ${avg('samplesPerSec').toFixed(1)} samples/s, ${avg('tokensPerSec').toFixed(0)} tokens/s, ${(avg('flopsPerSec') / 1e9).toFixed(1)} GFLOP/s = ${(100 * json.training.mfu).toFixed(1)}% of ${(trained.peakFlops / 1e9).toFixed(0)} GFLOP/s (${trained.peakSource})`,
           `evaluation: ${perCategory} eval-split edits per category, think mode (greedy CoT), ${odeSteps} ODE steps, CFG text ${opts.cfgText} / image ${opts.cfgImg} (text_channel renorm)`,
           `five meta-task categories (${meta5.join(', ')}): Overall ${json.meta5_overall.trained.toFixed(2)} trained vs ${json.meta5_overall.untrained.toFixed(2)} untrained vs ${json.meta5_overall.copy_input.toFixed(2)} copy input`,
+          ...(rl
+            ? [
+                `RL: ${rl.metrics.length} Flow-GRPO steps, judge ${rl.judge}; benchmark Overall ${rl.comparison.benchmark.overall.before.mean.toFixed(3)} -> ${rl.comparison.benchmark.overall.after.mean.toFixed(3)} ` +
+                  `(change ${rl.comparison.benchmark.overall.diff.mean.toFixed(3)}, 95% [${rl.comparison.benchmark.overall.diff.lo.toFixed(3)}, ${rl.comparison.benchmark.overall.diff.hi.toFixed(3)}]), Ins change ${rl.comparison.benchmark.ins.diff.mean.toFixed(3)} [${rl.comparison.benchmark.ins.diff.lo.toFixed(3)}, ${rl.comparison.benchmark.ins.diff.hi.toFixed(3)}]`,
+              ]
+            : []),
           `total ${seconds.toFixed(0)} s`,
         ],
       });
@@ -143,6 +194,13 @@ export function registerDemo(program: Command): void {
         `\nbenchmark Overall ${json.overall.toFixed(3)} (untrained ${untrainedEval.summary.benchmark.overall.toFixed(3)}, copy input ${copyEval.summary.benchmark.overall.toFixed(3)}); ` +
           `5 meta-task categories ${json.meta5_overall.trained.toFixed(2)} (untrained ${json.meta5_overall.untrained.toFixed(2)}, copy ${json.meta5_overall.copy_input.toFixed(2)}); CoT parse rate ${pct(trainedEval.cotParseRate)}`,
       );
+      if (rl) {
+        const b = rl.comparison.benchmark;
+        console.log(
+          `after RL (${rl.metrics.length} steps, judge ${rl.judge}): ` +
+            METRICS.map((m) => `${m} ${b[m].before.mean.toFixed(2)} -> ${b[m].after.mean.toFixed(2)} (${b[m].diff.mean >= 0 ? '+' : ''}${b[m].diff.mean.toFixed(2)} [${b[m].diff.lo.toFixed(2)}, ${b[m].diff.hi.toFixed(2)}])`).join(', '),
+        );
+      }
       console.log(`wrote ${paths.json} and ${paths.html} in ${seconds.toFixed(0)} s`);
     });
 }

@@ -14,8 +14,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Loss curves: one line per series over steps. */
-export function lossCurveSpec(rows: { step: number; value: number; series: string }[], title: string): TopLevelSpec {
+/** Curves over steps, one line per series: losses on a log axis by default, or any quantity (e.g. RL rewards) on a linear one. */
+export function lossCurveSpec(rows: { step: number; value: number; series: string }[], title: string, axis: { title?: string; log?: boolean } = {}): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -25,7 +25,7 @@ export function lossCurveSpec(rows: { step: number; value: number; series: strin
     mark: { type: 'line', strokeWidth: 1.5 },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'value', type: 'quantitative', title: 'loss', scale: { type: 'log' } },
+      y: { field: 'value', type: 'quantitative', title: axis.title ?? 'loss', scale: { type: axis.log === false ? 'linear' : 'log', zero: false } },
       color: { field: 'series', type: 'nominal', title: null },
     },
   };
