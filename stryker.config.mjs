@@ -48,6 +48,7 @@ export default {
     // stage 2, as it lands
     'src/judge/**/*.ts',
     'src/endpoint/**/*.ts',
+    'src/eval/compare.ts',
     // the op table's test inputs (the cases every backend runs), not a wrapper: mutating them changes
     // what the tests feed the kernels, not what the engine computes
     '!src/ops/cases.ts',

@@ -1,5 +1,6 @@
-// Merges a Stryker incremental report into another: the source files of `update` replace those of
-// `base`, the others are kept. Test ids are per report (each run numbers its tests from 0), so every
+// Merges a Stryker incremental report into another: a source file of `update` replaces the one of
+// `base` (a run narrowed to line ranges of an unchanged file replaces only the mutants it tested:
+// the others are kept by id), the other files are kept. Test ids are per report (each run numbers its tests from 0), so every
 // test is renamed to one id per (test file, test name) and each mutant's coveredBy / killedBy is
 // rewritten to match. A test file in both reports is taken from `update` (the newer run); a base
 // mutant that pointed at a test that no longer exists loses that reference, and Stryker's next
@@ -36,10 +37,17 @@ export function mergeReports(base, update) {
       }
   const remap = (report, list) => (list ?? []).map((id) => rename.get(report).get(id)).filter((id) => id !== undefined);
   const files = {};
-  for (const [report, keep] of [[base, (f) => !(f in update.files)], [update, () => true]])
-    for (const [file, entry] of Object.entries(report.files))
-      if (keep(file))
-        files[file] = { ...entry, mutants: entry.mutants.map((m) => ({ ...m, coveredBy: remap(report, m.coveredBy), killedBy: remap(report, m.killedBy) })) };
+  const mapped = (report, mutants) => mutants.map((m) => ({ ...m, coveredBy: remap(report, m.coveredBy), killedBy: remap(report, m.killedBy) }));
+  for (const [file, entry] of Object.entries(base.files)) if (!(file in update.files)) files[file] = { ...entry, mutants: mapped(base, entry.mutants) };
+  for (const [file, entry] of Object.entries(update.files)) {
+    const old = base.files[file];
+    const fresh = mapped(update, entry.mutants);
+    if (old && old.source === entry.source) {
+      // same source: the update's mutants replace theirs, the base's others stay
+      const ids = new Set(entry.mutants.map((m) => m.id));
+      files[file] = { ...entry, mutants: [...mapped(base, old.mutants.filter((m) => !ids.has(m.id))), ...fresh] };
+    } else files[file] = { ...entry, mutants: fresh };
+  }
   const sorted = (o) => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
   return { ...base, ...update, files: sorted(files), testFiles: sorted(testFiles) };
 }

@@ -4,7 +4,7 @@
 import { argError, describeValue } from '../native/errors.js';
 import type { Tensor } from '../native/tensor.js';
 import { defineOp } from './registry.js';
-import { boolArg, numberArg, numelArg, rankArg, sameDevice, tensorArg } from './validate.js';
+import { boolArg, numberArg, numelArg, openUnitArg, rankArg, sameDevice, tensorArg } from './validate.js';
 
 export interface GrpoAdvantageOptions {
   /** number of groups G (ids in [0, G)), at most the sample count: a batch has no more non-empty groups */
@@ -116,8 +116,7 @@ export const grpoLoss = defineOp('grpo_loss', (t: GrpoLossTensors, o: GrpoLossOp
   let sigmaMax = 0;
   if (o.mode === 'sde') {
     numberArg(op, 'noiseLevel', o.noiseLevel, { min: 0, exclusiveMin: true });
-    sigmaMax = numberArg(op, 'sigmaMax', o.sigmaMax, { min: 0, exclusiveMin: true, max: 1 });
-    if (sigmaMax === 1) throw argError(op, 'sigmaMax', 'a finite number > 0 < 1', '1');
+    sigmaMax = openUnitArg(op, 'sigmaMax', o.sigmaMax);
   } else numberArg(op, 'noiseLevel', o.noiseLevel, { min: 0, exclusiveMin: true, max: 1 });
   const clipRange = numberArg(op, 'clipRange', o.clipRange, { min: 0 });
   return {

@@ -3,7 +3,7 @@
 import type { Tensor } from '../native/tensor.js';
 import { argError, describeValue } from '../native/errors.js';
 import { defineOp } from './registry.js';
-import { boolArg, numberArg, numelArg, rankArg, sameDevice, tensorArg } from './validate.js';
+import { boolArg, numberArg, numelArg, openUnitArg, rankArg, sameDevice, tensorArg } from './validate.js';
 
 export const CFG_RENORM = { global: 0, channel: 1, text_channel: 2 } as const;
 export type CfgRenorm = keyof typeof CFG_RENORM;
@@ -108,8 +108,7 @@ export const flowStep = defineOp('flow_step', (t: FlowStepTensors, o: FlowStepOp
   let sigmaMax = 0;
   if (o.mode === 'sde') {
     noiseLevel = numberArg(op, 'noiseLevel', o.noiseLevel, { min: 0, exclusiveMin: true });
-    sigmaMax = numberArg(op, 'sigmaMax', o.sigmaMax, { min: 0, exclusiveMin: true, max: 1 });
-    if (sigmaMax === 1) throw argError(op, 'sigmaMax', 'a finite number > 0 < 1', '1');
+    sigmaMax = openUnitArg(op, 'sigmaMax', o.sigmaMax);
   } else if (o.mode === 'cps') {
     noiseLevel = numberArg(op, 'noiseLevel', o.noiseLevel, { min: 0, max: 1 });
   }

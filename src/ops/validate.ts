@@ -64,6 +64,12 @@ export function numberArg(
   return n;
 }
 
+/** A number strictly inside (0, 1), e.g. the schedule's t_1 (sigma = 1 would divide by zero). */
+export function openUnitArg(op: string, arg: string, v: unknown): number {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1)) throw argError(op, arg, 'a finite number > 0 < 1', describeValue(v));
+  return v;
+}
+
 export function boolArg(op: string, arg: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw argError(op, arg, 'a boolean', describeValue(v));
   return v;

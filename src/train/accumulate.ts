@@ -70,7 +70,13 @@ export async function accumulateGradients(
       const shareCe = totalCe > 0 ? counts[micro].ce / totalCe : 0;
       const shareMse = totalMse > 0 ? counts[micro].mse / totalMse : 0;
       const fwd = model.forward(tb.batch, { wCe: w.wCe * shareCe, wMse: w.wMse * shareMse });
-      opts.whileRunning?.(micro);
+      try {
+        opts.whileRunning?.(micro);
+      } catch (e) {
+        // the forward runs on: let it settle before the error leaves, so the model is idle again
+        await fwd.catch(() => undefined);
+        throw e;
+      }
       const r = await fwd;
       if (!Number.isFinite(r.loss)) throw new NonFiniteError(`loss is ${r.loss} (ce ${r.ce}, mse ${r.mse})`);
       await model.backward();

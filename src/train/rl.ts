@@ -17,6 +17,11 @@
 // training forward reproduces exactly (ratio 1 on-policy) and whose chain rule is a per-context
 // scale. Everything that decides a step (prompts, CoT sampling seeds, noise keys, the SDE window) is a
 // pure function of (seed, step), so a resumed run repeats the uninterrupted one exactly.
+//
+// Where it runs: the model's forward and backward, cfg_combine, flow_step and grpo_loss on the
+// model's device; the split of the heads' velocity rows into the three contexts and the chain rule's
+// per-context scaling of dloss/dv go through host memory (one download and one upload per trained
+// step and micro-batch).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

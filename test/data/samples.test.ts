@@ -70,6 +70,14 @@ describe('condition dropout', () => {
     // the none variant has no CoT segment
     expect(roles(editTrainingSample({ ...example, cot: '' }, ctx, rng(), NO_DROPOUT))).toEqual(['clean', 'vit', 'instruction', 'noise']);
   });
+
+  it('refuses a dropout rate below 0 or above 1, naming it', () => {
+    const rng = new Rng(1);
+    expect(() => drawDropout(rng, { ...NO_DROPOUT, text: -0.1 })).toThrow('drawDropout: text rate must be in [0, 1], got -0.1');
+    expect(() => drawDropout(rng, { ...NO_DROPOUT, vae: -1 })).toThrow('drawDropout: vae rate must be in [0, 1], got -1');
+    expect(() => drawDropout(rng, { ...NO_DROPOUT, vit: Number.NaN })).toThrow('drawDropout: vit rate must be in [0, 1], got NaN');
+    expect(drawDropout(rng, { text: 0, vae: 1, vit: 0, cotWithText: true })).toEqual({ text: false, vae: true, vit: false });
+  });
 });
 
 describe('rectified-flow timesteps', () => {
@@ -87,6 +95,21 @@ describe('rectified-flow timesteps', () => {
     expect(shiftTimestep(1, 3)).toBe(1);
     expect(shiftTimestep(0, 3)).toBe(0);
     expect(() => shiftTimestep(0.5, 0)).toThrow(/shift must be positive, got 0/);
+  });
+
+  it("a training sample's t is drawn with the context's timestep shift (default 1)", () => {
+    const expected = (seed: number, shift: number) => {
+      const rng = new Rng(seed);
+      drawDropout(rng, NO_DROPOUT);
+      return sampleTimestep(rng, shift);
+    };
+    for (const seed of [3, 4, 5]) {
+      const shifted = editTrainingSample(example, { ...ctx, timestepShift: 3 }, new Rng(seed), NO_DROPOUT);
+      expect(shifted.info.t).toBe(expected(seed, 3));
+      expect(shifted.info.t).not.toBe(expected(seed, 1));
+      expect(shifted.sample.latentT[shifted.sample.latentT.length - 1]).toBe(Math.fround(shifted.info.t));
+      expect(editTrainingSample(example, ctx, new Rng(seed), NO_DROPOUT).info.t).toBe(expected(seed, 1));
+    }
   });
 });
 
@@ -118,6 +141,21 @@ describe('inference pieces', () => {
     expect(() => editContext({}, ctx).closeText()).toThrow(/no text segment is open/);
     expect(() => editContext({}, ctx).noisyImage(patchify(img, 2), 1.5)).toThrow(/t must be in \[0, 1\], got 1.5/);
     expect(() => editContext({}, ctx).cleanImage(patchify(img, 1))).toThrow(/expected tokens of 12 floats, got 3/);
+  });
+
+  it('editContext re-prefills a CoT without loss unless cotLoss is set, and leaves out a blank one', () => {
+    const plain = editContext({ cot: 'keep going' }, ctx).build();
+    expect(plain.segments).toEqual([{ start: 0, end: 4, mode: 0, role: 'text', loss: false }]);
+    expect(Array.from(plain.ceTargets)).toEqual([-1, -1, -1, -1]);
+    const trained = editContext({ cot: 'keep going', cotLoss: true }, ctx).build();
+    expect(trained.segments[0].loss).toBe(true);
+    expect(Array.from(trained.ceTargets)).toEqual([tok.idOf('keep'), tok.idOf('going'), tok.special.imEnd, -1]);
+    for (const cot of ['', '  ', '\n\t ']) {
+      const s = editContext({ instruction: 'paint it red', cot, cotLoss: true }, ctx).build();
+      expect(s.segments.map((g) => g.role), JSON.stringify(cot)).toEqual(['text']);
+      expect(s.length).toBe(5);
+      expect(editContext({ cot }, ctx).build().segments).toHaveLength(0);
+    }
   });
 });
 
@@ -166,5 +204,12 @@ describe('examples from a world data set into tiny-preset sequences', () => {
     const r = await resizeImage(small, 32);
     expect([r.width, r.height, r.data.length]).toEqual([32, 32, 32 * 32 * 3]);
     expect(r.data[100]).toBe(200);
+  });
+
+  it("sampleContext refuses a codec whose channels are not the model's latent channels", () => {
+    const cfg = preset('tiny', { vocab: 512 });
+    expect(cfg.latentChannels).toBe(48);
+    expect(() => sampleContext(cfg, tok, new IdentityCodec(2))).toThrow("sampleContext: codec identity gives 12 channels, the model expects 48");
+    expect(sampleContext(cfg, tok, new IdentityCodec(4)).codec.channels).toBe(48);
   });
 });

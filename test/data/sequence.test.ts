@@ -60,9 +60,52 @@ describe('SequenceBuilder', () => {
     expect(s.pos[s.length - 1]).toBe(1);
     expect(b.position).toBe(1);
   });
+
+  it('refuses image tokens whose data is not rows*cols*dim floats, and a velocity target of another length', () => {
+    const b = new SequenceBuilder(tok.special, dims);
+    expect(() => b.cleanImage({ rows: 2, cols: 2, dim: 4, data: new Float32Array(12) })).toThrow('SequenceBuilder.cleanImage: expected 16 floats, got 12');
+    expect(() => b.noisyImage({ rows: 2, cols: 2, dim: 4, data: new Float32Array(20) }, 0.5)).toThrow('SequenceBuilder.noisyImage: expected 16 floats, got 20');
+    const x = { rows: 2, cols: 2, dim: 4, data: new Float32Array(16) };
+    expect(() => b.noisyImage(x, 0.5, new Float32Array(15))).toThrow('SequenceBuilder.noisyImage: target must have 16 floats, got 15');
+    expect(() => b.noisyImage(x, 0.5, new Float32Array(17))).toThrow('SequenceBuilder.noisyImage: target must have 16 floats, got 17');
+    expect(b.length).toBe(0);
+    expect(b.build().segments).toEqual([]);
+  });
+
+  it('noisyImage takes t in [0, 1], both ends included, and refuses anything else', () => {
+    const x = { rows: 2, cols: 2, dim: 4, data: new Float32Array(16) };
+    for (const t of [-0.1, -1e-9, 1.1, Number.NaN]) {
+      expect(() => new SequenceBuilder(tok.special, dims).noisyImage(x, t)).toThrow(`SequenceBuilder.noisyImage: t must be in [0, 1], got ${t}`);
+    }
+    for (const t of [0, 1]) {
+      const s = new SequenceBuilder(tok.special, dims).noisyImage(x, t).build();
+      expect(Array.from(s.latentT)).toEqual([t, t, t, t]);
+    }
+  });
+
+  it('appendText without an open text segment throws before adding anything', () => {
+    const [a] = tok.encode('a');
+    const b = new SequenceBuilder(tok.special, dims);
+    expect(() => b.appendText([a])).toThrow('SequenceBuilder.appendText: no text segment is open (use text(ids, { close: false }))');
+    const closed = new SequenceBuilder(tok.special, dims).text([a]);
+    expect(() => closed.appendText([a])).toThrow(/appendText: no text segment is open/);
+    expect(b.length).toBe(0);
+    expect(b.position).toBe(0);
+    expect(closed.length).toBe(3);
+    expect(closed.position).toBe(3);
+  });
 });
 
 describe('noiseLatents and groupByBudget edges', () => {
+  it('noiseLatents draws exactly one gaussian per float from the Rng', () => {
+    for (const n of [1, 4, 7]) {
+      const rng = new Rng(11);
+      noiseLatents(new Float32Array(n), 0.5, rng);
+      const fresh = new Rng(11);
+      for (let i = 0; i < n; i++) fresh.gaussian();
+      expect(rng.gaussian(), `n = ${n}`).toBe(fresh.gaussian());
+    }
+  });
   it('noises at the ends of [0, 1] exactly and refuses t outside it', () => {
     const x0 = Float32Array.from([0.5, -1, 2, 0.25]);
     const at = (t: number) => noiseLatents(x0, t, new Rng(3));

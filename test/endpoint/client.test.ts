@@ -1,7 +1,7 @@
 // The shared endpoint client against a scripted server on 127.0.0.1: retries with exponential
 // backoff on 429 / 5xx / timeouts / refused connections, none on other 4xx, the concurrency limit,
 // the per-request timeout, and the API key sent but never in an error message.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { EndpointClient, EndpointError } from '../../src/endpoint/client.js';
 import { FakeServer } from '../judge/fake-server.js';
@@ -127,5 +127,97 @@ describe('EndpointClient', () => {
     expect(() => new EndpointClient({ endpoint: 'http://x/v1', model: 'm', concurrency: 0 })).toThrow(/option 'concurrency' expected a number >= 1, received 0/);
     expect(() => new EndpointClient({ endpoint: 'http://x/v1', model: 'm', retries: -1 })).toThrow(/option 'retries' expected a number >= 0, received -1/);
     expect(() => new EndpointClient({ endpoint: 'http://x/v1', model: 'm', timeoutMs: Number.NaN })).toThrow(/option 'timeoutMs'/);
+  });
+
+  it('an answer without text reads as empty content: null content, no message, no choices', async () => {
+    const completion = (choices: unknown) => ({ id: 'x', object: 'chat.completion', created: 0, model: 'm', ...(choices !== undefined && { choices }) });
+    const bodies = [
+      completion([{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'stop', logprobs: null }]),
+      completion([{ index: 0, finish_reason: 'stop' }]),
+      completion([]),
+      completion(undefined),
+    ];
+    const { url } = await serve((_, n) => ({ body: bodies[n - 1] }));
+    const c = new EndpointClient({ endpoint: url, model: 'm', retries: 0 });
+    for (let i = 0; i < bodies.length; i++) expect(await c.chat(hello), `body ${i}`).toEqual({ content: '', tries: 1 });
+    expect(c.stats).toMatchObject({ requests: 4, ok: 4 });
+  });
+
+  it('returns the log-probabilities asked for, with top [] for a token that has no alternatives', async () => {
+    const body = {
+      id: 'x', object: 'chat.completion', created: 0, model: 'm',
+      choices: [{
+        index: 0, message: { role: 'assistant', content: 'yes' }, finish_reason: 'stop',
+        logprobs: { content: [
+          { token: 'y', logprob: -0.25, bytes: null, top_logprobs: [{ token: 'y', logprob: -0.25, bytes: null }, { token: 'n', logprob: -1.5, bytes: null }] },
+          { token: 'es', logprob: -0.5, bytes: null },
+        ] },
+      }],
+    };
+    const { server, url } = await serve(() => ({ body }));
+    const c = new EndpointClient({ endpoint: url, model: 'm' });
+    const a = await c.chat(hello, { topLogprobs: 2 });
+    expect(server.requests[0].body).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    expect(a).toEqual({
+      content: 'yes',
+      logprobs: [
+        { token: 'y', logprob: -0.25, top: [{ token: 'y', logprob: -0.25 }, { token: 'n', logprob: -1.5 }] },
+        { token: 'es', logprob: -0.5, top: [] },
+      ],
+      tries: 1,
+    });
+  });
+
+  it('rethrows an error that is not the API\'s unchanged, without retrying or counting it', async () => {
+    const c = new EndpointClient({ endpoint: 'http://127.0.0.1:9/v1', model: 'm', retries: 3, backoffMs: 1 });
+    const boom = new TypeError('boom');
+    const completions = (c as unknown as { client: { chat: { completions: { create: () => Promise<unknown> } } } }).client.chat.completions;
+    const create = vi.spyOn(completions, 'create').mockRejectedValue(boom);
+    try {
+      const err = await c.chat(hello).catch((e: unknown) => e);
+      expect(err).toBe(boom);
+      expect(err).not.toBeInstanceOf(EndpointError);
+      expect(create).toHaveBeenCalledTimes(1);
+      expect(c.stats).toEqual({ requests: 1, retries: 0, ok: 0, errors: { timeout: 0, connection: 0, 'rate-limit': 0, server: 0, client: 0 }, maxInFlight: 1 });
+    } finally {
+      create.mockRestore();
+    }
+  });
+
+  it('ignores a Retry-After that is not a finite number of seconds (an HTTP date, Infinity): the backoff stands', async () => {
+    const script = [
+      { status: 429, headers: { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' } },
+      { status: 503, headers: { 'retry-after': 'Infinity' } },
+      { content: 'ok' },
+    ];
+    const { server, url } = await serve((_, n) => script[n - 1]);
+    const c = new EndpointClient({ endpoint: url, model: 'm', retries: 2, backoffMs: 100, maxBackoffMs: 2500, random: () => 0 });
+    expect(await c.chat(hello)).toEqual({ content: 'ok', tries: 3 });
+    const gaps = server.requests.slice(1).map((r, i) => r.at - server.requests[i].at);
+    // backoff(1) = 50 ms, backoff(2) = 100 ms (random 0); an honoured Infinity would wait maxBackoffMs
+    expect(gaps[0]).toBeGreaterThanOrEqual(49);
+    expect(gaps[1]).toBeGreaterThanOrEqual(99);
+    expect(gaps[1]).toBeLessThan(1000);
+  });
+
+  it('defaults the key variable to OPENAI_API_KEY', async () => {
+    const saved = process.env.OPENAI_API_KEY;
+    process.env.OPENAI_API_KEY = 'sk-default-var-77';
+    try {
+      const { server, url } = await serve(() => ({ content: 'x' }));
+      await new EndpointClient({ endpoint: url, model: 'm' }).chat(hello);
+      expect(server.requests[0].headers.authorization).toBe('Bearer sk-default-var-77');
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = saved;
+    }
+  });
+
+  it('refuses an endpoint that is not a string starting with http(s)://, and a missing model', () => {
+    expect(() => new EndpointClient({ endpoint: 'see http://x/v1', model: 'm' })).toThrow(/option 'endpoint' expected an http\(s\) URL .* received "see http:\/\/x\/v1"/);
+    expect(() => new EndpointClient({ endpoint: new URL('http://x/v1') as unknown as string, model: 'm' })).toThrow(/option 'endpoint' expected an http\(s\) URL/);
+    expect(() => new EndpointClient({ endpoint: ['http://x/v1'] as unknown as string, model: 'm' })).toThrow(/option 'endpoint' expected an http\(s\) URL/);
+    expect(() => new EndpointClient({ endpoint: 'http://x/v1' } as unknown as ConstructorParameters<typeof EndpointClient>[0])).toThrow(/option 'model' expected a model name, received undefined/);
+    expect(() => new EndpointClient({ endpoint: 'http://x/v1', model: 7 as unknown as string })).toThrow(/option 'model' expected a model name, received 7/);
   });
 });

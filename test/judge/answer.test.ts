@@ -38,6 +38,31 @@ describe('parseAnswer', () => {
     if (!p.ok) throw new Error('unparsed');
     expect(p.offsets).toEqual([c.indexOf('7'), c.indexOf('10')]);
   });
+
+  it('finds the score list however the JSON is spaced, and each number after it, decimals whole', () => {
+    const offsets = (c: string, n: number) => {
+      const p = parseAnswer(c, n);
+      if (!p.ok) throw new Error(`unparsed: ${p.reason}`);
+      return p.offsets;
+    };
+    // space before the colon, none after it; none at all
+    expect(offsets('{"score" :[7]}', 1)).toEqual([11]);
+    expect(offsets('{"score":[7]}', 1)).toEqual([10]);
+    // a decimal is one number: the next offset is after all of its digits
+    expect(offsets('{"score":[4.25,3]}', 2)).toEqual([10, 15]);
+    expect(offsets('{"score":[4.5,3]}', 2)).toEqual([10, 14]);
+    // digits before the list are not scores
+    expect(offsets('v2 {"score": [7]}', 1)).toEqual([14]);
+  });
+
+  it('an answer whose score list cannot be located in the text still reads, with no offsets', () => {
+    // the key written with a JSON escape: JSON.parse reads "score", the text has no "score": [
+    const escaped = parseAnswer('{"\\u0073core":[7]}', 1);
+    expect(escaped).toEqual({ ok: true, scores: [7], reasoning: '', offsets: [] });
+    // a "score": [ after the object (outside it) with fewer numbers than scores: no offsets either
+    expect(parseAnswer('{"\\u0073core":[7]} "score": [', 1)).toEqual({ ok: true, scores: [7], reasoning: '', offsets: [] });
+    expect(parseAnswer('{"\\u0073core":[7,3]} "score": [1', 2)).toEqual({ ok: true, scores: [7, 3], reasoning: '', offsets: [] });
+  });
 });
 
 /** Tokens of an answer: the given pieces in order, with top alternatives where given. */
@@ -71,5 +96,38 @@ describe('expectedScores', () => {
     // alternatives that are not scores count for nothing
     const none = tokens(['{"score": [', ['10', { '10': 0.5, a: 0.5 }], ', ', ['3', { b: 1 }], ']}']);
     expect(expectedScores(p, none)).toEqual([10, 3]);
+  });
+
+  it('keeps the written value where no token starts at the score', () => {
+    // "7" shares a token with the text before it
+    const lp = tokens(['{"score": [7', ']}']);
+    const p = parseAnswer(lp.map((t) => t.token).join(''), 1);
+    if (!p.ok) throw new Error('unparsed');
+    expect(expectedScores(p, lp)).toEqual([7]);
+  });
+
+  it('reads whitespace-padded score tokens and alternatives as their numbers', () => {
+    const read = (pieces: Parameters<typeof tokens>[0]) => {
+      const lp = tokens(pieces);
+      const p = parseAnswer(lp.map((t) => t.token).join(''), 1);
+      if (!p.ok) throw new Error('unparsed');
+      return expectedScores(p, lp);
+    };
+    // the score token carries a trailing space
+    expect(read(['{"score": [', ['7 ', { '7': 0.5, '8': 0.5 }], ']}'])).toEqual([7.5]);
+    // an alternative with a leading space is the number 8
+    expect(read(['{"score": [', ['7', { '7': 0.5, ' 8': 0.5 }], ']}'])).toEqual([7.5]);
+  });
+
+  it('counts only alternatives that are exactly a whole number from 0 to 10', () => {
+    const read = (alts: Record<string, number>) => {
+      const lp = tokens(['{"score": [', ['7', alts], ']}']);
+      const p = parseAnswer(lp.map((t) => t.token).join(''), 1);
+      if (!p.ok) throw new Error('unparsed');
+      return expectedScores(p, lp);
+    };
+    expect(read({ '7': 0.5, '17': 0.5 })).toEqual([7]);
+    expect(read({ '7': 0.5, '11': 0.5 })).toEqual([7]);
+    expect(read({ '7': 0.5, a7: 0.25, '7x': 0.25 })).toEqual([7]);
   });
 });

@@ -34,4 +34,14 @@ describe('AnswerCache', () => {
     expect(d.get('k3')).toBeUndefined();
     expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('{"key":"k1","content":"{\\"score\\": [1]}"}');
   });
+
+  it('skips a line whose content is not a string: only whole answers are loaded', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'metacot-cache-')), 'c.jsonl');
+    appendFileSync(file, '{"key":"k4"}\n{"key":"k5","content":7}\n{"key":"k6","content":"{}"}\n');
+    const c = new AnswerCache(file);
+    expect(c.get('k4')).toBeUndefined();
+    expect(c.get('k5')).toBeUndefined();
+    expect(c.get('k6')).toEqual({ content: '{}' });
+    expect(c.size).toBe(1);
+  });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { GATE, calibrationRecord, passes, readRecord, recordPath, requireCalibrated, writeRecord } from '../../src/judge/calibration.js';
+import { GATE, calibrationRecord, passes, readRecord, recordPath, requireCalibrated, scatterSpec, writeRecord } from '../../src/judge/calibration.js';
 import { WeightedJudge } from '../../src/judge/compose.js';
 import { labelsCsv, parseLabels } from '../../src/judge/labels.js';
 import { makeJudge, parseJudgeSpec } from '../../src/judge/make.js';
@@ -70,6 +70,31 @@ describe('calibration record', () => {
     writeFileSync(recordPath(dir, { kind: 'gt', version: 'x' }), JSON.stringify({ ...good, name: 'someone-else' }));
     expect(() => readRecord(dir, { kind: 'gt', version: 'x' })).toThrow(/expected format metacot-calibration-v1 for judge gt@x/);
   });
+
+  it('two scored items are enough for a record', () => {
+    const labels = new Map([['a', 2], ['b', 8]]);
+    const { record, pairs } = calibrationRecord(judge, [ok('a', 3), ok('b', 7)], labels, 'l');
+    expect(record.n).toBe(2);
+    expect(pairs).toHaveLength(2);
+  });
+
+  it('refuses a record of another format even when its name matches', async () => {
+    const dir = tmp();
+    const labels = new Map([['a', 1], ['b', 5], ['c', 9]]);
+    const good = calibrationRecord(judge, [ok('a', 1.5), ok('b', 5), ok('c', 8)], labels, 'l').record;
+    writeFileSync(recordPath(dir, judge), JSON.stringify({ ...good, format: 'metacot-calibration-v0' }));
+    expect(() => readRecord(dir, judge)).toThrow(/expected format metacot-calibration-v1 for judge vlm-cec@qwen_vl_7b@p1, received .*metacot-calibration-v0/);
+  });
+
+  it('the scatter plots one point per pair, label on x and judge score on y', () => {
+    const pairs = [{ id: 'a', label: 1, score: 2 }, { id: 'b', label: 6, score: 5.5 }];
+    const spec = scatterSpec(pairs, 't') as unknown as { layer: { data: { values: unknown[] }; encoding: { x: { field: string }; y: { field: string } } }[] };
+    expect(spec.layer).toHaveLength(2);
+    const points = spec.layer[1];
+    expect(points.data.values).toEqual(pairs);
+    expect(points.encoding.x.field).toBe('label');
+    expect(points.encoding.y.field).toBe('score');
+  });
 });
 
 describe('labels CSV', () => {
@@ -92,6 +117,17 @@ describe('labels CSV', () => {
     expect(() => parseLabels(`${header}a,s,e,i,c,1\nb,s,,i,c,1\n`, 'f.csv')).toThrow(/f\.csv line 3: column 'edited' expected a value/);
     expect(() => parseLabels(`${header}a,s,e,i,c,1\na,s,e,i,c,2\n`, 'f.csv')).toThrow(/line 3: column 'id' expected a unique id, received 'a' a second time/);
     expect(() => parseLabels(`${header}a,"s,e,i,c,1\n`, 'f.csv')).toThrow(/f\.csv: not a readable CSV/);
+  });
+
+  it('a required field of only whitespace is empty; a label of only whitespace or below 0 is not a label', () => {
+    expect(() => parseLabels(`${header}a, ,e,i,c,1\n`, 'f.csv')).toThrow(/f\.csv line 2: column 'source' expected a value, received an empty one/);
+    expect(() => parseLabels(`${header}a,s,e,i,c,  \n`, 'f.csv')).toThrow(/f\.csv line 2: column 'label' expected a number from 0 to 10, received "  "/);
+    expect(() => parseLabels(`${header}a,s,e,i,c,-1\n`, 'f.csv')).toThrow(/f\.csv line 2: column 'label' expected a number from 0 to 10, received "-1"/);
+  });
+
+  it('writes labels to 4 decimals', () => {
+    const csv = labelsCsv([{ id: 'a', source: 's', edited: 'e', instruction: 'i', cot: 'c', label: 1 / 3 }]);
+    expect(csv).toBe('id,source,edited,instruction,cot,label\na,s,e,i,c,0.3333\n');
   });
 });
 
@@ -119,5 +155,11 @@ describe('judges by name', () => {
     expect(sum.parts.map((p) => [p.judge.identity.kind, p.weight])).toEqual([['cec', 0.7], ['vlm-cec', 0.3], ['vlm-viescore', 1]]);
     expect((sum.parts[1].judge as VlmJudge).client).toBe((sum.parts[2].judge as VlmJudge).client);
     expect(makeJudge('gt:2')).toBeInstanceOf(WeightedJudge);
+  });
+
+  it('a sum of parts that all weigh 1 is still a sum', () => {
+    const sum = makeJudge('gt,cec') as WeightedJudge;
+    expect(sum).toBeInstanceOf(WeightedJudge);
+    expect(sum.parts.map((p) => [p.judge.identity.kind, p.weight])).toEqual([['gt', 1], ['cec', 1]]);
   });
 });

@@ -10,14 +10,14 @@ import { cotForEdit } from '../../src/cot/build.js';
 import { editOfLine } from '../../src/cot/check.js';
 import { sampleContext } from '../../src/data/samples.js';
 import { buildWorldTokenizer } from '../../src/data/vocab.js';
-import { degradeEditor, modelEditor } from '../../src/judge/editors.js';
+import { degrade, degradeEditor, modelEditor } from '../../src/judge/editors.js';
 import { parseModelConfig } from '../../src/model/config.js';
 import { MotModel } from '../../src/model/model.js';
 import { editImage } from '../../src/sample/edit.js';
 import { createImage, imagesEqual } from '../../src/world/image.js';
 import type { WorldManifestLine } from '../../src/world/manifest.js';
 import { renderScene } from '../../src/world/render.js';
-import { hashSeed } from '../../src/world/rng.js';
+import { Rng, hashSeed } from '../../src/world/rng.js';
 import { generateDataset } from '../../src/world/dataset.js';
 import { readWorldManifest } from '../../src/world/manifest.js';
 import { rng } from '../helpers.js';
@@ -81,5 +81,52 @@ describe('degradeEditor', () => {
     const source = renderScene(l.world.sourceScene).image;
     expect((await degradeEditor(m)({ id: 'e1', source, instruction: '', sourceScene: l.world.sourceScene, targetScene: l.world.targetScene })).cot).toBe('given CoT');
     await expect(degradeEditor(m)({ id: 'zz', source, instruction: '', sourceScene: l.world.sourceScene, targetScene: l.world.targetScene })).rejects.toThrow(/degradeEditor: no world line 'zz'/);
+  });
+
+  it('renders the target at the size of the source it is given', async () => {
+    const l = lines.get('e2')!;
+    const source = renderScene(l.world.sourceScene, { width: 16, height: 16 }).image;
+    let other = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const { image } = await degradeEditor(lines, seed)({ id: 'e2', source, instruction: '', sourceScene: l.world.sourceScene, targetScene: l.world.targetScene });
+      expect([image.width, image.height]).toEqual([16, 16]);
+      if (!imagesEqual(image, source)) other++;
+    }
+    expect(other).toBeGreaterThan(0);
+  });
+
+  it('draws the kind and amount from Rng(hashSeed("degrade", seed, id)): kind first, then the amount, then the noise', async () => {
+    // a pin of the draw: label sets made with a --seed are reproducible only while this stays the same
+    const kinds = ['target', 'source', 'blend', 'blend', 'noise', 'noise'] as const;
+    for (const seed of [0, 1, 2, 3]) for (const id of ['e0', 'e1', 'e2']) {
+      const l = lines.get(id)!;
+      const source = renderScene(l.world.sourceScene).image;
+      const target = renderScene(l.world.targetScene).image;
+      const r = new Rng(hashSeed('degrade', seed, id));
+      const kind = r.pick(kinds);
+      const want = degrade(source, target, kind, r.next(), r);
+      const { image } = await degradeEditor(lines, seed)({ id, source, instruction: '', sourceScene: l.world.sourceScene, targetScene: l.world.targetScene });
+      expect(imagesEqual(image, want)).toBe(true);
+    }
+  });
+});
+
+describe('degrade', () => {
+  it('noise adds N(0, (160 a)^2) to every channel of the target, one draw per value in order, rounded and clamped', () => {
+    const s = createImage(6, 6);
+    s.data.fill(20);
+    const t = createImage(6, 6);
+    for (let i = 0; i < t.data.length; i++) t.data[i] = 60 + (i % 140);
+    for (const a of [0.05, 0.5]) {
+      const out = degrade(s, t, 'noise', a, new Rng(9));
+      const ref = new Rng(9);
+      const want = Array.from(t.data, (v) => Math.max(0, Math.min(255, Math.round(v + 160 * a * ref.gaussian()))));
+      expect([...out.data]).toEqual(want);
+    }
+    // small a: small noise (|N(0, 8^2)| has mean about 6.4)
+    const out = degrade(s, t, 'noise', 0.05, new Rng(3));
+    const meanDev = out.data.reduce((acc, v, i) => acc + Math.abs(v - t.data[i]), 0) / out.data.length;
+    expect(meanDev).toBeGreaterThan(2);
+    expect(meanDev).toBeLessThan(10);
   });
 });

@@ -9,6 +9,8 @@ export interface Reply {
   status?: number;
   delayMs?: number;
   headers?: Record<string, string>;
+  /** A 200 answer's whole JSON body, sent as given instead of the usual completion around `content`. */
+  body?: unknown;
 }
 
 export interface RequestSeen {
@@ -38,6 +40,10 @@ export class FakeServer {
       if (res.destroyed) return;
       if (r.status && r.status !== 200) {
         res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(JSON.stringify({ error: { message: `scripted ${r.status}` } }));
+        return;
+      }
+      if (r.body !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(

@@ -1,6 +1,9 @@
 // The loopback VLM's answers, called directly and over HTTP: exact scores (noise 0), seeded noise
 // (the same request, the same answer), log-probabilities around the exact value, and what it says
 // to requests it cannot answer.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { describe, expect, it } from 'vitest';
 
 import { cotForEdit } from '../../src/cot/build.js';
@@ -111,6 +114,27 @@ describe('LoopbackVlm', () => {
       expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
     } finally {
       await v.close();
+    }
+  });
+
+  it('listens on 127.0.0.1 only, and close() stops it listening', async () => {
+    const v = new LoopbackVlm([]);
+    const url = await v.listen(0);
+    // the server itself (private): the address it is bound to, not only the URL it reports
+    const server = (v as unknown as { server: Server }).server;
+    try {
+      const addr = server.address() as AddressInfo;
+      expect(addr.address).toBe('127.0.0.1');
+      expect(url).toBe(`http://127.0.0.1:${addr.port}/v1`);
+      expect((await fetch(`${url}/models`)).status).toBe(404);
+      await v.close();
+      expect(server.listening).toBe(false);
+      await expect(fetch(`${url}/models`)).rejects.toThrow();
+    } finally {
+      if (server.listening) {
+        server.closeAllConnections();
+        server.close();
+      }
     }
   });
 });

@@ -1,15 +1,20 @@
 // What the judge commands run, piece by piece: chunked judging with the right running count, the
 // score summary (means per sub-score and per category, failures by kind), and manifest lines to items.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
+import { cotForEdit } from '../../src/cot/build.js';
+import { degradeEditor } from '../../src/judge/editors.js';
 import { itemsFromLines } from '../../src/judge/items.js';
-import { judgeAll, summarize } from '../../src/judge/run.js';
+import { calibrate, judgeAll, labelsFromWorld, scoreManifest, summarize, worldScenes } from '../../src/judge/run.js';
+import { SceneJudge } from '../../src/judge/scene.js';
 import type { Judge, JudgeItem, Verdict } from '../../src/judge/types.js';
+import { generateDataset } from '../../src/world/dataset.js';
 import { createImage, encodePng } from '../../src/world/image.js';
+import { type WorldManifestLine, readWorldManifest } from '../../src/world/manifest.js';
 
 const img = createImage(2, 2);
 const counting = (): Judge & { batches: number[] } => {
@@ -95,5 +100,53 @@ describe('itemsFromLines', () => {
     expect(r.unusable[1].failure!.message).toMatch(/^line 3 \('bad-path'\): cannot read an image: /);
     const other = await itemsFromLines(lines.slice(1, 2) as never, dir, { edited: (l, id) => (id === 'no-edit' ? 'e.png' : undefined) });
     expect(other.items.map((i) => i.id)).toEqual(['no-edit']);
+  });
+});
+
+describe('the judge commands over a world data set', () => {
+  let dir: string;
+  let world: string;
+  let lines: WorldManifestLine[];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'metacot-run-'));
+    world = join(dir, 'world');
+    // half the seeds in eval, so both splits have lines
+    await generateDataset({ out: world, n: 8, categories: ['color_alter', 'subject_remove'], seed: 6, qaPerSample: 0, evalFraction: 0.5, cotFor: (e) => cotForEdit(e, 'meta') });
+    lines = await readWorldManifest(join(world, 'manifest.jsonl'));
+  }, 60_000);
+  const editor = () => degradeEditor(new Map(lines.map((l) => [l.id, l])), 2);
+
+  it('labelsFromWorld keeps one split when asked, and the first `limit` lines', async () => {
+    const evalIds = lines.filter((l) => l.split === 'eval').map((l) => l.id);
+    expect(evalIds.length).toBeGreaterThan(0);
+    expect(evalIds.length).toBeLessThan(lines.length);
+    const onlyEval = await labelsFromWorld(world, join(dir, 'eval', 'labels.csv'), editor(), { split: 'eval' });
+    expect(onlyEval.map((r) => r.id)).toEqual(evalIds);
+    const two = await labelsFromWorld(world, join(dir, 'two', 'labels.csv'), editor(), { limit: 2 });
+    expect(two.map((r) => r.id)).toEqual(lines.slice(0, 2).map((l) => l.id));
+  });
+
+  it('calibrate writes the record and the pairs to calibration-<name>.json', async () => {
+    const csv = join(dir, 'cal', 'labels.csv');
+    const rows = await labelsFromWorld(world, csv, editor());
+    const root = join(dir, 'cal');
+    const out = await calibrate(new SceneJudge('gt'), rows, root, { labelsFile: csv, recordsDir: join(dir, 'records'), outDir: root, scenes: await worldScenes(world) });
+    const saved = JSON.parse(readFileSync(join(root, `calibration-${out.record.name}.json`), 'utf8'));
+    expect(saved.record).toEqual(JSON.parse(JSON.stringify(out.record)));
+    expect(saved.record.n).toBe(rows.length);
+    expect(saved.pairs).toEqual(out.pairs);
+    expect(saved.pairs).toHaveLength(rows.length);
+  });
+
+  it('scoreManifest runs without onItem (unusable lines included) and times itself', async () => {
+    const t0 = performance.now();
+    const s = await scoreManifest(new SceneJudge('gt'), join(world, 'manifest.jsonl'), join(dir, 'score'), {
+      edited: (line) => (line.id === lines[0].id ? undefined : join(world, line.target!)),
+    });
+    const elapsed = (performance.now() - t0) / 1000;
+    expect(s).toMatchObject({ lines: lines.length, scored: lines.length - 1, failures: { 'missing-input': 1 } });
+    expect(s.seconds).toBeGreaterThan(0);
+    expect(s.seconds).toBeLessThanOrEqual(elapsed);
+    expect(s.itemsPerSecond).toBeCloseTo(lines.length / s.seconds, 6);
   });
 });

@@ -109,6 +109,30 @@ describe('scene judges', () => {
     );
     expect(seen).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
   });
+
+  it('cotScene: an absent CoT is no CoT, and values outside the world vocabulary do not parse', () => {
+    const { edit, cot } = colorEdit();
+    expect(cotScene(edit.source, undefined)).toEqual({ error: 'no CoT to check the edit against' });
+    // a colour the world does not have: readable in open mode, not in the world's
+    const offWorld = cot.replace('replace color gray -> white', 'replace color gray -> chartreuse');
+    expect(offWorld).not.toBe(cot);
+    const r = cotScene(edit.source, offWorld);
+    expect('error' in r && r.error).toMatch(/^the CoT does not parse: .*chartreuse/);
+  });
+
+  it('a cec item scored 0 for its CoT has every sub-score 0 (so sub-score means count it)', async () => {
+    const { edit } = colorEdit();
+    const target = renderScene(edit.target).image;
+    const vs = await new SceneJudge('cec').score([
+      item({ id: 'absent', edited: target, cot: undefined }),
+      item({ id: 'garbled', edited: target, cot: '<summary> meta : nonsense' }),
+    ]);
+    for (const v of vs) {
+      expect(v).toMatchObject({ ok: true, overall: 0 });
+      expect(v.scores).toEqual({ ins: 0, con: 0, nat: 0, art: 0 });
+    }
+    expect(vs[0].cotError).toBe('no CoT to check the edit against');
+  });
 });
 
 /** A judge that returns fixed verdicts (by item id). */
@@ -155,5 +179,11 @@ describe('WeightedJudge', () => {
     const p = fixed('p', {});
     expect(() => new WeightedJudge([{ judge: p, weight: 1 }, { judge: p, weight: 0 }])).toThrow(/'parts\[1\]\.weight' expected a finite number > 0, received 0/);
     expect(() => new WeightedJudge([{ judge: p, weight: Number.NaN }])).toThrow(/received NaN/);
+  });
+
+  it('refuses an infinite weight and one that is not a number', () => {
+    const p = fixed('p', {});
+    expect(() => new WeightedJudge([{ judge: p, weight: Number.POSITIVE_INFINITY }])).toThrow(/'parts\[0\]\.weight' expected a finite number > 0, received Infinity/);
+    expect(() => new WeightedJudge([{ judge: p, weight: '2' as unknown as number }])).toThrow(/'parts\[0\]\.weight' expected a finite number > 0, received 2/);
   });
 });

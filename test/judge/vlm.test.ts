@@ -2,17 +2,21 @@
 // answers (VIEScore overall = sqrt(min SC * min PQ), CEC = the mean of its perspectives), unreadable
 // answers asked again then counted, endpoint failures counted, the cache answering a rerun, and the
 // API key in no log line, verdict or cache file.
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { EndpointClient } from '../../src/endpoint/client.js';
-import { PROMPTS, PROMPT_VERSION, promptOfText } from '../../src/judge/prompts.js';
+import { cotForEdit } from '../../src/cot/build.js';
+import { LoopbackVlm } from '../../src/judge/loopback.js';
+import { PROMPTS, PROMPT_VERSION, SYSTEM_PROMPT, promptOfText } from '../../src/judge/prompts.js';
 import type { JudgeItem } from '../../src/judge/types.js';
 import { VlmJudge } from '../../src/judge/vlm.js';
 import { createImage } from '../../src/world/image.js';
+import { renderScene } from '../../src/world/render.js';
+import { generateEdit } from '../../src/world/sample.js';
 import { FakeServer, type Reply, type RequestSeen, imageCount, userText } from './fake-server.js';
 
 const servers: FakeServer[] = [];
@@ -183,5 +187,110 @@ describe('VlmJudge', () => {
   it('refuses an unknown kind', () => {
     expect(() => new VlmJudge(new EndpointClient({ endpoint: 'http://x/v1', model: 'm' }), 'clip' as 'cec')).toThrow(/argument 'kind' expected 'viescore' \| 'cec', received "clip"/);
     expect(Object.keys(PROMPTS).sort()).toEqual(['cec-target', 'cec-task', 'viescore-pq', 'viescore-sc']);
+  });
+
+  it('every request starts with the system prompt and asks for at most 256 tokens by default; a retry is a user turn', async () => {
+    let bad = 1;
+    const { server, url } = await serve((req) => (promptOfText(userText(req)) === 'viescore-sc' && bad-- > 0 ? { content: 'eight' } : good(req)));
+    const [v] = await new VlmJudge(new EndpointClient({ endpoint: url, model: 'm' }), 'viescore', { logprobs: false }).score(items(1));
+    expect(v.ok).toBe(true);
+    expect(server.requests).toHaveLength(3);
+    for (const r of server.requests) {
+      expect(r.body.messages[0]).toEqual({ role: 'system', content: SYSTEM_PROMPT });
+      expect(r.body.max_tokens).toBe(256);
+    }
+    const retry = server.requests.find((r) => r.body.messages.length === 4)!;
+    expect(retry.body.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    await new VlmJudge(new EndpointClient({ endpoint: url, model: 'm' }), 'viescore', { logprobs: false, maxTokens: 40 }).score(items(1));
+    expect(server.requests.at(-1)!.body.max_tokens).toBe(40);
+  });
+
+  it('CEC: an item whose CoT is absent scores 0 in both perspectives, without a request', async () => {
+    const { server, url } = await serve(good);
+    const j = new VlmJudge(new EndpointClient({ endpoint: url, model: 'm' }), 'cec');
+    const { cot: _, ...noCot } = items(1)[0];
+    const [v] = await j.score([noCot]);
+    expect(v).toEqual({ id: 'e0', ok: true, overall: 0, scores: { task: 0, target: 0 }, reasons: ['no CoT to check the edit against'], cotError: 'no CoT to check the edit against' });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('counts only the items that failed', async () => {
+    const { url } = await serve((req) => (userText(req).includes('Instruction: edit 1') ? { content: 'no idea' } : good(req)));
+    const j = new VlmJudge(new EndpointClient({ endpoint: url, model: 'm' }), 'viescore', { parseRetries: 0, logprobs: false });
+    const vs = await j.score(items(2));
+    expect(vs.map((v) => v.ok)).toEqual([true, false]);
+    expect(j.stats).toMatchObject({ items: 2, failures: 1 });
+  });
+
+  it('an error that is not the endpoint failing (a bug) is thrown, not counted as a failed item', async () => {
+    const client = { model: 'm', chat: async () => { throw new TypeError('a bug in the client'); } } as unknown as EndpointClient;
+    const j = new VlmJudge(client, 'viescore');
+    await expect(j.score(items(1))).rejects.toThrow('a bug in the client');
+  });
+});
+
+describe('VlmJudge with log-probabilities (loopback server)', () => {
+  const { edit } = generateEdit('color_alter', 3);
+  const source = renderScene(edit.source).image;
+  const item: JudgeItem = { id: 'a', source, edited: renderScene(edit.target).image, instruction: edit.instruction, cot: cotForEdit(edit, 'meta') };
+  /** A noise-free loopback server for the edit: the exact CEC scores are 10, the expectations below 10. */
+  async function loopback<T>(f: (url: string, vlm: LoopbackVlm) => Promise<T>): Promise<T> {
+    const vlm = new LoopbackVlm([{ source, sourceScene: edit.source, targetScene: edit.target }], { noise: 0 });
+    const url = await vlm.listen();
+    try {
+      return await f(url, vlm);
+    } finally {
+      await vlm.close();
+    }
+  }
+  const judge = (url: string, opts: ConstructorParameters<typeof VlmJudge>[2] = {}) => new VlmJudge(new EndpointClient({ endpoint: url, model: 'loop' }), 'cec', opts);
+
+  it('logprobs: true (like the default) reads expectations; logprobs: false the written scores', async () => {
+    await loopback(async (url) => {
+      const [d] = await judge(url).score([item]);
+      const [t] = await judge(url, { logprobs: true }).score([item]);
+      const [f] = await judge(url, { logprobs: false }).score([item]);
+      expect(f.scores).toEqual({ task: 10, target: 10 });
+      expect(d.scores!.task).toBeGreaterThan(9);
+      expect(d.scores!.task).toBeLessThan(10);
+      expect(t.scores).toEqual(d.scores);
+    });
+  });
+
+  it('caches the log-probabilities: a rerun from the cache reads the same expectations, or the written scores with logprobs: false', async () => {
+    const dir = tmp();
+    await loopback(async (url, vlm) => {
+      const [first] = await judge(url, { cacheDir: dir }).score([item]);
+      expect(first.cached).toBeUndefined();
+      expect(Number.isInteger(first.scores!.task)).toBe(false);
+      const lines = readFileSync(join(dir, readdirSync(dir)[0]), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(2);
+      for (const l of lines) expect(l.logprobs.length).toBeGreaterThan(0);
+      const asked = vlm.stats.requests;
+      const [again] = await judge(url, { cacheDir: dir }).score([item]);
+      expect(again).toMatchObject({ cached: true, scores: first.scores, overall: first.overall });
+      const [explicit] = await judge(url, { cacheDir: dir, logprobs: true }).score([item]);
+      expect(explicit).toMatchObject({ cached: true, scores: first.scores });
+      const [written] = await judge(url, { cacheDir: dir, logprobs: false }).score([item]);
+      expect(written).toMatchObject({ cached: true, scores: { task: 10, target: 10 } });
+      expect(vlm.stats.requests).toBe(asked);
+    });
+  });
+
+  it('asks again for a cached answer that no longer reads', async () => {
+    const dir = tmp();
+    await loopback(async (url, vlm) => {
+      await judge(url, { cacheDir: dir }).score([item]);
+      const file = join(dir, readdirSync(dir)[0]);
+      const spoiled = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.stringify({ ...JSON.parse(l), content: 'garbage' }));
+      writeFileSync(file, `${spoiled.join('\n')}\n`);
+      const asked = vlm.stats.requests;
+      const j = judge(url, { cacheDir: dir });
+      const [v] = await j.score([item]);
+      expect(vlm.stats.requests).toBe(asked + 2);
+      expect(v.ok).toBe(true);
+      expect(v.cached).toBeUndefined();
+      expect(j.stats.cacheHits).toBe(0);
+    });
   });
 });

@@ -369,8 +369,8 @@ describe('grpo ops: every tensor and option checked, named', () => {
     expect(loss({}, { beta: Number.NaN })).toThrow("grpo_loss: argument 'beta' expected a finite number >= 0, received NaN");
     expect(loss({}, { noiseLevel: 0 })).toThrow("grpo_loss: argument 'noiseLevel' expected a finite number > 0, received 0");
     expect(loss({}, { noiseLevel: 3 })).not.toThrow();
-    expect(loss({}, { sigmaMax: undefined })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 <= 1, received undefined");
-    expect(loss({}, { sigmaMax: 0 })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 <= 1, received 0");
+    expect(loss({}, { sigmaMax: undefined })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 < 1, received undefined");
+    expect(loss({}, { sigmaMax: 0 })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 < 1, received 0");
     expect(loss({}, { sigmaMax: 1 })).toThrow("grpo_loss: argument 'sigmaMax' expected a finite number > 0 < 1, received 1");
     expect(loss({}, { sigmaMax: 0.999 })).not.toThrow();
     expect(loss({}, { mode: 'cps', noiseLevel: 1, sigmaMax: undefined })).not.toThrow();

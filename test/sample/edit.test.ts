@@ -145,3 +145,61 @@ describe('pickToken', () => {
     expect((await thinkBatch(model, ctx, reqs.slice(0, 1), { maxCotTokens: 0 }))[0]).toMatchObject({ cotTokens: [], cotComplete: false });
   });
 });
+
+describe('pickToken: large logits and the top of the draw range', () => {
+  it('subtracts the largest logit first: large logits give the softmax of their differences, not overflow', () => {
+    const r = new Rng(3);
+    for (let i = 0; i < 50; i++) expect(pickToken(Float32Array.of(500, 0), 1, 0, r)).toBe(0);
+    // softmax is shift-invariant: (800, 799) at T = 1 picks id 0 with probability 1 / (1 + e^-1)
+    const n = 4000;
+    let zeros = 0;
+    for (let i = 0; i < n; i++) if (pickToken(Float32Array.of(800, 799), 1, 0, r) === 0) zeros++;
+    const p = 1 / (1 + Math.exp(-1));
+    expect(Math.abs(zeros / n - p)).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n));
+  });
+
+  it('a draw at the very top of the range (u = total weight) picks the last candidate, also when rounding leaves u a hair above', () => {
+    const top = { next: () => 1 } as unknown as Rng;
+    const logits = Float32Array.of(0.5, 2, -1, 1.5, 0);
+    expect(pickToken(logits, 1, 0, top)).toBe(2);
+    expect(pickToken(logits, 2, 0, top)).toBe(2);
+    expect(pickToken(Float32Array.of(0, -1, -2), 1, 0, top)).toBe(2);
+    expect(pickToken(Float32Array.of(0, -0.5, -1, -1.5), 0.5, 0, top)).toBe(3);
+  });
+});
+
+describe('thinkCot: ids it never emits', () => {
+  it('never emits im_start, the vision markers or the padded vocabulary ids, even when the model prefers them', async () => {
+    const untied = { ...cfg, tieEmbeddings: false };
+    expect(cfg.vocab).toBeGreaterThan(tok.size); // there are padded ids
+    const never = [tok.special.imStart, tok.special.visionStart, tok.special.visionEnd];
+    for (const sign of [1, -1]) {
+      using model = MotModel.create(untied, { seed: 1, grads: false });
+      randomizeParams(model, 6, { scale: 0.4 });
+      // lm_head rows that make a forbidden id the argmax: +c and -c on the same hidden unit, so one of
+      // each pair has the largest logit whatever that unit's sign (the sign run flips the pairs)
+      const li = model.layout.findIndex((s) => s.name === 'lm_head.weight');
+      const D = untied.hidden;
+      const w = model.params[li].toFloat32Array();
+      const c = 1e4;
+      const row = (id: number, unit: number, v: number) => {
+        w.fill(0, id * D, (id + 1) * D);
+        w[id * D + unit] = v;
+      };
+      row(tok.size, 0, sign * c); // the first padded id
+      row(tok.size + 1, 0, -sign * c);
+      row(tok.special.imStart, 1, sign * c);
+      row(tok.special.visionStart, 1, -sign * c);
+      row(tok.special.visionEnd, 2, sign * c);
+      model.params[li].upload(w);
+      for (const o of [{ temperature: 0 }, { temperature: 1, topK: 4, seed: 2 }]) {
+        const out = await thinkCot(model, ctx, picture(3), 'remove the red circle', { maxCotTokens: 6, ...o });
+        expect(out.cotTokens.length, `sign ${sign}, temperature ${o.temperature}`).toBeGreaterThan(0);
+        for (const id of out.cotTokens) {
+          expect(id, `sign ${sign}, temperature ${o.temperature}`).toBeLessThan(tok.size);
+          expect(never, `sign ${sign}, temperature ${o.temperature}`).not.toContain(id);
+        }
+      }
+    }
+  });
+});

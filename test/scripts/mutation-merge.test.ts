@@ -52,6 +52,16 @@ describe('mutation-merge', () => {
     expect(c.killedBy).toEqual([]);
   });
 
+  it('a run narrowed to lines of an unchanged file replaces only the mutants it tested; a changed file is replaced whole', () => {
+    const two = { ...base, files: { ...base.files, 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Survived', ['2']), mutant('b2', 'Killed', ['2'], ['2'])] } } };
+    const narrowed = { ...update, files: { 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Killed', ['0'], ['0'])] } } };
+    const m = mergeReports(two, narrowed);
+    const byId = Object.fromEntries(m.files['src/b.ts'].mutants.map((x: { id: string; status: string }) => [x.id, x.status]));
+    expect(byId).toEqual({ b: 'Killed', b2: 'Killed' });
+    const changed = mergeReports(two, { ...narrowed, files: { 'src/b.ts': { ...narrowed.files['src/b.ts'], source: 'b2' } } });
+    expect(changed.files['src/b.ts'].mutants.map((x: { id: string }) => x.id)).toEqual(['b']);
+  });
+
   it('mergeFiles writes the merge over the base file, and starts from nothing when there is none', () => {
     const dir = mkdtempSync(join(tmpdir(), 'merge-'));
     writeFileSync(join(dir, 'u.json'), JSON.stringify(update));

@@ -132,3 +132,72 @@ describe('gradient accumulation', () => {
     parts.params.forEach((p, i) => expectClose(p, whole.params[i], { atol: 2e-5, rtol: 1e-4, name: `param ${i}` }));
   });
 });
+
+describe('gradient accumulation: loss rows and errors', () => {
+  it('lossCounts counts noisy latents (mask > 0) as MSE rows, not clean ones: 4 clean + 2 noisy latents give mse 2', () => {
+    const b = buildBatch(cfg, [
+      { mode: 1, kind: 2, expert: 1, len: 4, sample: 0 },
+      { mode: 0, kind: 0, expert: 0, len: 3, sample: 0, ce: true },
+      { mode: 2, kind: 3, expert: 1, len: 2, sample: 0, mse: true },
+    ], 7);
+    expect(lossCounts(b)).toEqual({ ce: 3, mse: 2 });
+  });
+
+  it('a step without any MSE row (understanding-only micro-batches): finite loss, mse 0, the CE of one batch of the two', async () => {
+    const und = (seed: number, len: number) =>
+      buildBatch(cfg, [
+        { mode: 1, kind: 1, expert: 0, len: 3, sample: 0 },
+        { mode: 0, kind: 0, expert: 0, len, sample: 0, ce: true },
+      ], seed);
+    const parts = [und(3, 4), und(4, 6)];
+    expect(parts.map((b) => lossCounts(b).mse)).toEqual([0, 0]);
+    const a = await gradients(parts, { wCe: 1, wMse: 1 });
+    const b = await gradients([concatBatches(parts)], { wCe: 1, wMse: 1 });
+    expect(a.r.mse).toBe(0);
+    expect(Number.isFinite(a.r.loss)).toBe(true);
+    expect(a.r.ce).toBeGreaterThan(0);
+    expect(a.r.ce).toBeCloseTo(b.r.ce, 5);
+    expect(a.r.loss).toBeCloseTo(a.r.ce, 6);
+    for (const g of a.grads) expect(g.every(Number.isFinite)).toBe(true);
+  });
+
+  it('a non-finite loss (E_NAN) becomes a NonFiniteError; any other forward error is rethrown as it is', async () => {
+    const { NonFiniteError } = await import('../../src/train/accumulate.js');
+    using model = MotModel.create(cfg, { seed: 1 });
+    const nan = { ...micro[0], latents: Float32Array.from(micro[0].latents) };
+    nan.latents[0] = Number.NaN;
+    await expect(accumulateGradients(model, [train(micro[1]), train(nan)], { wCe: 1, wMse: 1 })).rejects.toBeInstanceOf(NonFiniteError);
+    // a CE target outside the vocabulary is an argument error of the forward, not a NaN
+    const bad = { ...micro[1], ceTargets: Int32Array.from(micro[1].ceTargets!) };
+    bad.ceTargets[bad.ceTargets.findIndex((t) => t >= 0)] = cfg.vocab + 5;
+    let caught: unknown;
+    try {
+      await accumulateGradients(model, [train(micro[0]), train(bad)], { wCe: 1, wMse: 1 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(Error);
+    expect(caught).not.toBeInstanceOf(NonFiniteError);
+    expect((caught as { code?: string }).code).toBe('E_ARG');
+    expect((caught as Error).message).toMatch(/argument 'ceTargets' expected values in \[-1, 23\)/);
+  });
+});
+
+describe('gradient accumulation: a failing whileRunning', () => {
+  it('an error thrown by whileRunning leaves as it is, after the running forward has settled: the model is idle and usable again', async () => {
+    using model = MotModel.create(cfg, { seed: 1 });
+    const boom = new Error('boom: building the next batch failed');
+    let caught: unknown;
+    await accumulateGradients(model, micro.map((b) => train(b)), { wCe: 1, wMse: 1 }, {
+      whileRunning: (m) => {
+        if (m === 1) throw boom;
+      },
+    }).catch((e: unknown) => {
+      caught = e;
+    });
+    expect(caught).toBe(boom);
+    // nothing is left running on the model: a new step runs at once
+    const r = await accumulateGradients(model, [train(micro[0])], { wCe: 1, wMse: 1 });
+    expect(Number.isFinite(r.loss)).toBe(true);
+  });
+});

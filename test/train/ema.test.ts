@@ -46,3 +46,14 @@ describe('EMA of the weights', () => {
     for (const bad of [1, -0.1, Number.NaN]) expect(() => new Ema(model, bad)).toThrow(`Ema: argument 'decay' expected a number in [0, 1), received ${bad}`);
   });
 });
+
+describe('EMA of the weights: the ends of the decay range', () => {
+  it('decay 0 is accepted (it is in [0, 1)): the EMA then follows the weights, ema_k = p_k', async () => {
+    using model = MotModel.create(microConfig(), { seed: 2 });
+    randomizeParams(model, 13);
+    using ema = new Ema(model, 0);
+    randomizeParams(model, 14);
+    await ema.update();
+    ema.weights.forEach((w, i) => expect(w.toFloat32Array(), model.layout[i].name).toEqual(model.params[i].toFloat32Array()));
+  });
+});

@@ -59,3 +59,16 @@ describe('FLOP count', () => {
     expect(attentionPairs(cases[2])).toBe(6 + 12 + 16 + 6 + 3);
   });
 });
+
+describe('FLOP count: noisy rows', () => {
+  it('stepShapeOf counts only noisy latents as noisy rows: 4 clean + 2 noisy latents give noisyRows 2, latentTokens 6', async () => {
+    const { buildBatch } = await import('../model/fixtures.js');
+    const cfg = microConfig();
+    const b = buildBatch(cfg, [
+      { mode: 1, kind: 2, expert: 1, len: 4, sample: 0 },
+      { mode: 0, kind: 0, expert: 0, len: 3, sample: 0, ce: true },
+      { mode: 2, kind: 3, expert: 1, len: 2, sample: 0, mse: true },
+    ], 7);
+    expect(stepShapeOf(b)).toMatchObject({ tokens: 9, textTokens: 3, vitTokens: 0, latentTokens: 6, noisyRows: 2, ceRows: 3 });
+  });
+});

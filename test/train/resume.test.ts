@@ -41,3 +41,14 @@ describe('checkResumable', () => {
     expect(() => checkResumable('ck', null, saved, 'sft')).toThrow(/with state = null, this run has \{"seed":1/);
   });
 });
+
+describe('checkResumable: saved states that are not objects', () => {
+  const saved = { seed: 1, data: { variant: 'meta' }, sft: { steps: 10, logEvery: 1, checkpointEvery: 5, lr: 0.1 } };
+  it('a null trainer state is named as that field; a non-object saved state as the whole state', () => {
+    expect(() => checkResumable('ck', { ...saved, sft: null }, saved, 'sft')).toThrow(
+      "--resume: checkpoint 'ck' was written by a run with sft = null, this run has {\"lr\":0.1}; resuming would not continue that run (start a new one in another --out)",
+    );
+    expect(() => checkResumable('ck', 5, saved, 'sft')).toThrow(/^--resume: checkpoint 'ck' was written by a run with state = 5, this run has \{"seed":1,/);
+    expect(() => checkResumable('ck', 'meta', saved, 'sft')).toThrow(/with state = "meta", this run has \{"seed":1,/);
+  });
+});

@@ -69,3 +69,58 @@ describe('trainOnWorld', () => {
     expect(peak).toBeLessThan((2 * 128 ** 3) / 1e-6);
   });
 });
+
+describe('trainOnWorld: config fields that reach the trainer', () => {
+  it('the AdamW settings of the config are the ones the run uses (saved with the checkpoint)', async () => {
+    const out = join(dir, 'adamw-settings');
+    const cfg = parseSftConfig({ out, model: micro, steps: 1, warmupSteps: 0, lr: 2e-3, beta1: 0.8, beta2: 0.9, weightDecay: 0.05, maxGradNorm: 0.5, data: { tokenBudget: 300, categories: 'color_alter' }, seed: 4 });
+    const r = await trainOnWorld(cfg, { quiet: true });
+    r.model.dispose();
+    const ck = loadCheckpoint(checkpointPath(out));
+    expect(ck.optimizer!.cfg).toMatchObject({ lr: 2e-3, beta1: 0.8, beta2: 0.9, weightDecay: 0.05, maxGradNorm: 0.5 });
+  });
+
+  it('a dropped instruction takes the CoT with it: dropText 1 and no understanding samples leave no CE rows (ce 0); with dropText 0 there are', async () => {
+    const base = { model: micro, steps: 2, warmupSteps: 0, data: { tokenBudget: 300, categories: 'color_alter', understandingRatio: 0, dropText: 1 }, seed: 4 };
+    const dropped = await trainOnWorld(parseSftConfig({ ...base, out: join(dir, 'drop-text') }), { quiet: true });
+    dropped.model.dispose();
+    expect(dropped.result.metrics.map((m) => m.ce)).toEqual([0, 0]);
+    const kept = await trainOnWorld(parseSftConfig({ ...base, out: join(dir, 'keep-text'), data: { ...base.data, dropText: 0 } }), { quiet: true });
+    kept.model.dispose();
+    expect(kept.result.metrics.every((m) => m.ce > 0)).toBe(true);
+  });
+
+  it('a time budget of 60 minutes does not cut a 3-step run short', async () => {
+    const out = join(dir, 'minutes');
+    const r = await trainOnWorld(parseSftConfig({ out, model: micro, steps: 3, warmupSteps: 0, minutes: 60, data: { tokenBudget: 300, categories: 'color_alter' }, seed: 4 }), { quiet: true });
+    r.model.dispose();
+    expect(r.result.stopped).toBe('done');
+    expect(r.result.steps).toBe(3);
+  });
+});
+
+describe('measureGemmPeak: defaults', () => {
+  it('without a device it measures on the CPU and gives a positive figure', async () => {
+    const peak = await measureGemmPeak(undefined, [64], 1);
+    expect(peak).toBeGreaterThan(0);
+    expect(Number.isFinite(peak)).toBe(true);
+  });
+
+  it('on the CPU without sizes it times square GEMMs of 512 and 1024', async () => {
+    const { vi } = await import('vitest');
+    const { gemm } = await import('../../src/ops/gemm.js');
+    const seen: number[][] = [];
+    // record the sizes only (the GEMMs themselves are not run)
+    const spy = vi.spyOn(gemm, 'async').mockImplementation(async (a, b) => {
+      seen.push([...a.shape, ...b.shape]);
+    });
+    try {
+      await measureGemmPeak('cpu', undefined, 2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every(([m, k, k2, n]) => m === k && k === k2 && k2 === n)).toBe(true);
+    expect([...new Set(seen.map((s) => s[0]))]).toEqual([512, 1024]);
+  });
+});

@@ -236,3 +236,184 @@ function expectSameCheckpoint(got: CheckpointData, want: CheckpointData): void {
     for (const [k, v] of w!) expect(g!.get(k), `${name}.${k}`).toEqual(v);
   }
 }
+
+describe('SFT: EMA, optimizer settings, error paths and the metrics file', () => {
+  it('the EMA follows ema_0 = initial weights, ema_k = d ema_(k-1) + (1 - d) p_k over the steps, and a resume continues it from the checkpoint', async () => {
+    const { expectClose } = await import('../helpers.js');
+    const d = 0.8;
+    const c = { ...sft, steps: 6, checkpointEvery: 100, emaDecay: d };
+    const out = join(dir, 'ema-recursion');
+    let ref: Float64Array[] = [];
+    // onStep runs after the step's update: the weights then are p_k
+    const follow = (model: MotModel, stopAt?: number) => (m: { step: number }) => {
+      model.params.forEach((p, i) => {
+        const v = p.toFloat32Array();
+        for (let j = 0; j < v.length; j++) ref[i][j] = d * ref[i][j] + (1 - d) * v[j];
+      });
+      return m.step === stopAt ? 'stop' : undefined;
+    };
+    const expectEma = (label: string, layout: { name: string }[], initial: Float32Array[]) => {
+      const ck = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+      layout.forEach((s, i) => {
+        const got = ck.ema!.get(s.name)!;
+        expectClose(got, ref[i], { atol: 1e-6, rtol: 1e-5, name: `${label} ema ${s.name}` });
+      });
+      // the EMA moved off the initial weights (a stale EMA would equal them)
+      const moved = layout.some((s, i) => ck.ema!.get(s.name)!.some((x, j) => Math.abs(x - initial[i][j]) > 1e-4));
+      expect(moved, label).toBe(true);
+    };
+    let initial: Float32Array[];
+    {
+      using model = MotModel.create(cfg, { seed: 5 });
+      initial = model.params.map((p) => p.toFloat32Array());
+      ref = initial.map((p) => Float64Array.from(p));
+      const r = await runSft({ outDir: out, model, source: source(), cfg: c, quiet: true, onStep: follow(model, 3) });
+      expect(r.steps).toBe(3);
+      expectEma('step 3', model.layout, initial);
+    }
+    using model = MotModel.create(cfg, { seed: 999 });
+    const r = await runSft({ outDir: out, model, source: source(), cfg: c, quiet: true, resume: true, onStep: follow(model) });
+    expect(r.metrics.map((m) => m.step)).toEqual([4, 5, 6]);
+    expectEma('step 6', model.layout, initial);
+  });
+
+  it('the optimizer settings of the config are the ones AdamW runs with (saved with the checkpoint)', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const out = join(dir, 'opt-settings');
+    const optimizer = { beta1: 0.8, beta2: 0.9, eps: 1e-6, weightDecay: 0.05, maxGradNorm: 0.5 };
+    await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 2, optimizer }, quiet: true });
+    const ck = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+    expect(ck.optimizer!.cfg).toEqual({ ...optimizer, lr: sft.schedule.lr });
+    expect(ck.optimizer!.step).toBe(2);
+  });
+
+  it('a non-finite gradient norm (E_NAN from the AdamW step) stops the run as "nan"; any other AdamW error rejects the run', async () => {
+    const { vi } = await import('vitest');
+    const { AdamW } = await import('../../src/train/optimizer.js');
+    const update = AdamW.prototype.update;
+    const failAt = (n: number, err: Error) => {
+      let calls = 0;
+      return vi.spyOn(AdamW.prototype, 'update').mockImplementation(function (this: InstanceType<typeof AdamW>, lr?: number) {
+        calls += 1;
+        return calls === n ? Promise.reject(err) : update.call(this, lr);
+      });
+    };
+    const nanErr = Object.assign(new Error('adamw: global gradient norm is nan'), { code: 'E_NAN' });
+    let spy = failAt(3, nanErr);
+    try {
+      using model = MotModel.create(cfg, { seed: 3 });
+      const out = join(dir, 'adamw-nan');
+      const r = await runSft({ outDir: out, model, source: source(), cfg: { ...sft, steps: 6, checkpointEvery: 100 }, quiet: true });
+      expect(r).toMatchObject({ stopped: 'nan', steps: 2, lastCheckpoint: null });
+      expect(r.message).toBe(
+        'training stopped at step 3: gradient norm is not finite: adamw: global gradient norm is nan. The last good checkpoint is (none: no checkpoint was written yet); nothing after it was saved.',
+      );
+      expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+    const other = Object.assign(new Error('adamw: argument lr expected a finite number'), { code: 'E_ARG' });
+    spy = failAt(2, other);
+    try {
+      using model = MotModel.create(cfg, { seed: 3 });
+      let caught: unknown;
+      await runSft({ outDir: join(dir, 'adamw-arg'), model, source: source(), cfg: { ...sft, steps: 6 }, quiet: true }).catch((e: unknown) => {
+        caught = e;
+      });
+      expect(caught).toBe(other);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a NaN in the data of the first step: the message says no checkpoint was written yet', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const r = await runSft({ outDir: join(dir, 'nan-first'), model, source: source({ step: 0 }), cfg: { ...sft, steps: 5 }, quiet: true });
+    expect(r).toMatchObject({ stopped: 'nan', steps: 0, lastCheckpoint: null });
+    expect(r.message).toMatch(/^training stopped at step 1: .*\. The last good checkpoint is \(none: no checkpoint was written yet\); nothing after it was saved\.$/);
+  });
+
+  it('an error that is not a non-finite value (a failing data source) rejects the run, it is not a "nan" stop', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const boom = new Error('boom: the data source failed');
+    const base = source();
+    const failing: BatchSource = {
+      batchAt(step, micro) {
+        if (step === 3) throw boom;
+        return base.batchAt(step, micro);
+      },
+    };
+    let caught: unknown;
+    const r = await runSft({ outDir: join(dir, 'boom'), model, source: failing, cfg: { ...sft, steps: 6 }, quiet: true }).catch((e: unknown) => {
+      caught = e;
+      return null;
+    });
+    expect(r).toBeNull();
+    expect(caught).toBe(boom);
+  });
+
+  it('a resume from a checkpoint that lacks a weight refuses, naming the model tensor', async () => {
+    const { checkpointTensors } = await import('../../src/model/checkpoint.js');
+    const { saveSafetensors } = await import('../../src/model/safetensors.js');
+    const { AdamW } = await import('../../src/train/optimizer.js');
+    const out = join(dir, 'missing-weight');
+    mkdirSync(out, { recursive: true });
+    using model = MotModel.create(cfg, { seed: 3 });
+    const c = { ...sft, steps: 4 };
+    const name = model.layout[2].name;
+    {
+      using opt = new AdamW(model, { ...c.optimizer, lr: c.schedule.lr });
+      const { tensors, metadata } = checkpointTensors(model, { step: 2, optimizer: opt, ema: model.params, state: { sft: c } });
+      saveSafetensors(join(out, 'checkpoint.safetensors'), tensors.filter((t) => t.name !== `model.${name}`), metadata);
+    }
+    await expect(runSft({ outDir: out, model, source: source(), cfg: c, quiet: true, resume: true })).rejects.toThrow(`checkpoint: model tensor '${name}' is missing`);
+  });
+
+  it('the metrics file on resume: a missing file starts a new one, blank lines are skipped; a fresh run in the same folder starts it empty', async () => {
+    const out = join(dir, 'metrics-edges');
+    const metricsPath = join(out, 'metrics.jsonl');
+    const c = { ...sft, steps: 3, emaDecay: 0 };
+    const steps = () => readFileSync(metricsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    using model = MotModel.create(cfg, { seed: 3 });
+    await runSft({ outDir: out, model, source: source(), cfg: c, quiet: true });
+    expect(steps()).toEqual([1, 2, 3]);
+    // no metrics file next to the checkpoint: the resume still runs and writes its own lines
+    rmSync(metricsPath);
+    const a = await runSft({ outDir: out, model, source: source(), cfg: { ...c, steps: 4 }, quiet: true, resume: true });
+    expect(a.metrics.map((m) => m.step)).toEqual([4]);
+    expect(steps()).toEqual([4]);
+    // whitespace-only lines are not metric lines
+    writeFileSync(metricsPath, `${readFileSync(metricsPath, 'utf8')}  \n\t\n`);
+    const b = await runSft({ outDir: out, model, source: source(), cfg: { ...c, steps: 5 }, quiet: true, resume: true });
+    expect(b.metrics.map((m) => m.step)).toEqual([5]);
+    expect(steps()).toEqual([4, 5]);
+    // a run that does not resume owns the folder: the old lines go
+    const fresh = await runSft({ outDir: out, model, source: source(), cfg: { ...c, steps: 2 }, quiet: true });
+    expect(fresh.metrics.map((m) => m.step)).toEqual([1, 2]);
+    expect(steps()).toEqual([1, 2]);
+  });
+
+  it('the last step writes only the final checkpoint: with steps 6 and checkpointEvery 3, onStep at step 6 still sees checkpoint 3', async () => {
+    using model = MotModel.create(cfg, { seed: 3 });
+    const out = join(dir, 'cadence-last');
+    const ck = join(out, 'checkpoint.safetensors');
+    const seen: number[] = [];
+    const r = await runSft({
+      outDir: out, model, source: source(), cfg: { ...sft, steps: 6, checkpointEvery: 3, emaDecay: 0 }, quiet: true,
+      onStep: () => void seen.push(existsSync(ck) ? loadCheckpoint(ck).step : -1),
+    });
+    expect(seen).toEqual([-1, -1, 3, 3, 3, 3]);
+    expect(r.stopped).toBe('done');
+    expect(loadCheckpoint(ck).step).toBe(6);
+  });
+});
+
+describe('AdamW', () => {
+  it('update on a model without gradient buffers (grads: false) refuses, saying so', async () => {
+    const { AdamW } = await import('../../src/train/optimizer.js');
+    using model = MotModel.create(cfg, { seed: 3, grads: false });
+    using opt = new AdamW(model);
+    await expect(opt.update()).rejects.toThrow(/^AdamW\.update: the model has no gradient buffers \(created with grads: false\)$/);
+    expect(opt.step).toBe(0);
+  });
+});

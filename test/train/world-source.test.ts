@@ -152,3 +152,76 @@ describe('WorldSource', () => {
     expect(() => new WorldSource(mix({ understandingRatio: 0 }), ctx, model)).not.toThrow();
   });
 });
+
+describe('WorldSource at another image size, and an exactly full budget', () => {
+  const model64 = preset('tiny', { vocab: Math.ceil(tok.size / 64) * 64, imageSize: 64, maxLatentSide: 16 });
+  const ctx64 = sampleContext(model64, tok);
+
+  it('trainEdit validates the edit at the given image size (a change too small at 32 px can be enough at 64 px)', () => {
+    // draws whose first scene's edit changes too few pixels at 32 px but enough at 64 px
+    for (const [category, s] of [
+      ['material_alter', 18],
+      ['style_change', 24],
+      ['multi_instruction', 16],
+    ] as const) {
+      const r = new Rng(s);
+      let seed: number;
+      do seed = r.int(0, 0x7ffffffe);
+      while (splitOf(seed, DEFAULT_MIXTURE.evalFraction) !== 'train');
+      const at64 = generateEdit(category, seed, { width: 64 });
+      expect(generateEdit(category, seed, { width: 32 }).attempts, `${category}: the 32 px edit is another one`).toBeGreaterThan(at64.attempts);
+      expect(trainEdit(category, new Rng(s), DEFAULT_MIXTURE.evalFraction, 64), category).toEqual(at64.edit);
+      expect(trainEdit(category, new Rng(s), DEFAULT_MIXTURE.evalFraction, 32), category).toEqual(generateEdit(category, seed, { width: 32 }).edit);
+    }
+  });
+
+  it('understanding and edit samples are rendered at the model\'s image size', async () => {
+    const { understandingSample } = await import('../../src/data/samples.js');
+    const { generateQa } = await import('../../src/world/understanding.js');
+    const cats = ['subject_add'] as const;
+    // understanding: the same draws by hand (category, the understanding coin, the edit, its Q/A fork)
+    const und = new WorldSource(mix({ understandingRatio: 0.999, dropout: NO_DROPOUT, categories: [...cats] }), ctx64, model64);
+    const gotU = und.sample(new Rng(41).fork(0));
+    {
+      const r = new Rng(41).fork(0);
+      r.pick([...cats]);
+      expect(r.chance(0.999)).toBe(true);
+      const edit = trainEdit('subject_add', r, DEFAULT_MIXTURE.evalFraction, 64);
+      const qa = generateQa(edit.source, r.fork('qa'), 1);
+      expect(qa.length).toBe(1);
+      const image = renderScene(edit.source, { width: 64 }).image;
+      expect(gotU.kind).toBe('understanding');
+      expect(gotU.sample).toEqual(understandingSample({ image, question: qa[0].question, answer: qa[0].answer }, ctx64));
+    }
+    // edit: source and target at 64 px
+    const ed = new WorldSource(mix({ understandingRatio: 0, dropout: NO_DROPOUT, categories: [...cats] }), ctx64, model64);
+    const gotE = ed.sample(new Rng(42).fork(0));
+    {
+      const r = new Rng(42).fork(0);
+      r.pick([...cats]);
+      r.chance(0);
+      const edit = trainEdit('subject_add', r, DEFAULT_MIXTURE.evalFraction, 64);
+      const source = renderScene(edit.source, { width: 64 }).image;
+      const target = renderScene(edit.target, { width: 64 }).image;
+      const want = editTrainingSample({ source, target, instruction: edit.instruction, cot: cotForEdit(edit, 'meta') }, ctx64, r.fork('noise'), NO_DROPOUT).sample;
+      expect(gotE.kind).toBe('edit');
+      expect(gotE.sample).toEqual(want);
+    }
+  });
+
+  it('a sample that fills the token budget exactly is taken', () => {
+    const probe = new WorldSource(mix(), ctx, model);
+    for (const [step, micro] of [
+      [0, 0],
+      [3, 1],
+    ]) {
+      const rng = new Rng(hashSeed('sft-batch', DEFAULT_MIXTURE.seed, step, micro));
+      const l0 = probe.sample(rng.fork(0)).sample.length;
+      const l1 = probe.sample(rng.fork(1)).sample.length;
+      const src = new WorldSource(mix({ tokenBudget: l0 + l1 }), ctx, model);
+      const { batch, samples } = src.batchAt(step, micro);
+      expect(samples, `(${step}, ${micro})`).toBe(2);
+      expect(batch.ids.length).toBe(l0 + l1);
+    }
+  });
+});
