@@ -1,6 +1,7 @@
 // `metacot train rl` in-process on a micro checkpoint: the calibration gate refuses an uncalibrated
 // judge, --allow-uncalibrated lets it through and says so in every metrics line, a calibrated judge
 // runs, and --resume with nothing to resume is refused.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,12 @@ import { main } from '../../src/cli/main.js';
 import { buildWorldTokenizer } from '../../src/data/vocab.js';
 import { calibrationRecord, writeRecord } from '../../src/judge/calibration.js';
 import { SceneJudge } from '../../src/judge/scene.js';
-import { saveCheckpoint } from '../../src/model/checkpoint.js';
+import { identityName } from '../../src/judge/types.js';
+import { loadCheckpoint, modelFromCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { parseModelConfig } from '../../src/model/config.js';
 import { MotModel } from '../../src/model/model.js';
+import { parseRlConfig } from '../../src/train/rl-config.js';
+import { gatedJudge, rlOnWorld } from '../../src/train/rl-run.js';
 
 let dir: string;
 let ck: string;
@@ -81,5 +85,47 @@ describe('metacot train rl', () => {
     expect(lines.map((l) => [l.step, l.judgeCalibrated])).toEqual([[1, true], [2, true]]);
     await expect(run('--checkpoint', ck, '--judge', 'gt', '--records', records, '--config', config, '--out', join(dir, 'c'), '--resume')).rejects.toThrow(/--resume: there is no checkpoint to resume from/);
     await expect(run('--checkpoint', join(dir, 'none.safetensors'), '--judge', 'gt', '--records', records, '--out', join(dir, 'd'))).rejects.toThrow(/--checkpoint: no such file/);
+  });
+});
+
+describe('rlOnWorld', () => {
+  const base = { prompts: 1, groupSize: 2, rolloutSteps: 4, sde: { size: 1, within: 2 }, maxCotTokens: 4, categories: 'color_alter' };
+  const gate = () => gatedJudge('gt', join(dir, 'records-none'), { allowUncalibrated: true });
+
+  it('logs the checkpoint sha and the judge, needs no log callback, builds the reference when beta > 0', async () => {
+    const lines: string[] = [];
+    const sha = createHash('sha256').update(readFileSync(ck)).digest('hex').slice(0, 16);
+    const calibrated = { ...gate(), calibrated: true };
+    const o = await rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w1'), steps: 1 }), ck, calibrated, { quiet: true, log: (l) => lines.push(l) });
+    o.model.dispose();
+    expect(lines).toEqual([`RL from ${ck} (sha256 ${sha}): 1 prompts x 2 rollouts a step, 4 steps with SDE on 1 of the first 2; judge ${identityName(calibrated.judge.identity)}`]);
+    expect(o.result.stopped).toBe('done');
+    const b = await rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w2'), steps: 1, beta: 0.2 }), ck, gate(), { quiet: true });
+    b.model.dispose();
+    expect(b.result).toMatchObject({ stopped: 'done', steps: 1 });
+    expect(b.result.metrics[0].judgeCalibrated).toBe(false);
+  });
+
+  it('a time budget (minutes) stops the run after the step that passes it; none: runs to the step budget', async () => {
+    const t = await rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w3'), steps: 3, minutes: 1e-9 }), ck, gate(), { quiet: true });
+    t.model.dispose();
+    expect(t.result).toMatchObject({ stopped: 'interrupted', steps: 1 });
+    const n = await rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w4'), steps: 2, minutes: 0 }), ck, gate(), { quiet: true });
+    n.model.dispose();
+    expect(n.result).toMatchObject({ stopped: 'done', steps: 2 });
+    // the judge and the starting checkpoint are part of the resumable state: another judge is refused
+    const other = { ...gatedJudge('cec', join(dir, 'records-none'), { allowUncalibrated: true }) };
+    await expect(rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w4'), steps: 3 }), ck, other, { quiet: true, resume: true })).rejects.toThrow(/--resume: checkpoint .* was written by a run with judge = /);
+    const more = await rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w4'), steps: 3 }), ck, gate(), { quiet: true, resume: true });
+    more.model.dispose();
+    expect(more.result.metrics.map((m) => m.step)).toEqual([3]);
+  });
+
+  it('refuses a checkpoint without a tokenizer', async () => {
+    const bare = join(dir, 'bare.safetensors');
+    const c = loadCheckpoint(ck);
+    using m = modelFromCheckpoint(c, { grads: false });
+    saveCheckpoint(bare, m, { step: 0 });
+    await expect(rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w5'), steps: 1 }), bare, gate(), { quiet: true })).rejects.toThrow(`--checkpoint: '${bare}' holds no tokenizer`);
   });
 });

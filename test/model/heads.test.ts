@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 import { MotModel } from '../../src/model/model.js';
 import { Tensor } from '../../src/native/tensor.js';
-import { ceMseLoss } from '../../src/train/losses.js';
+import type { HostBatch } from '../../src/model/batch.js';
+import { TokenKind } from '../../src/model/batch.js';
+import { ceMseLoss, headTargets } from '../../src/train/losses.js';
 import { editAndUnderstanding, microConfig, randomizeParams } from './fixtures.js';
 
 const cfg = microConfig();
@@ -77,5 +79,71 @@ describe('forwardHeads and backward({ dlogits, dvel })', () => {
     await expect(m.backward({ dlogits: 'x' as never })).rejects.toThrow("model.backward: argument 'dlogits' expected a Tensor, received 'x'");
     heads.logits.dispose();
     heads.velocities.dispose();
+  });
+});
+
+describe('headTargets and ceMseLoss on given heads', () => {
+  const K = TokenKind;
+  // text, clean latent 0, noisy latent 1, vit, noisy latent 2, text
+  const kinds = [K.text, K.cleanLatent, K.noisyLatent, K.vit, K.noisyLatent, K.text];
+  const hostBatch = (extra: Partial<HostBatch>): HostBatch => ({ kind: Int32Array.from(kinds), ...extra }) as unknown as HostBatch;
+
+  it('headTargets: the CE rows (token 0 is a target, -1 is not), the noisy latents\' targets and mask in latent order', () => {
+    const tg = headTargets(
+      hostBatch({ ceTargets: Int32Array.from([0, -1, 5, -1, -1, 2]), mseTarget: Float32Array.from([10, 11, 20, 21, 30, 31]), mseMask: Float32Array.from([1, 0, 1]) }),
+      2,
+    );
+    expect(Array.from(tg.ce)).toEqual([0, 5, 2]);
+    expect(Array.from(tg.mseTarget)).toEqual([20, 21, 30, 31]);
+    expect(Array.from(tg.mseMask)).toEqual([0, 1]);
+    // no targets given: no CE rows, zero velocity targets, every noisy row counted
+    const none = headTargets(hostBatch({}), 2);
+    expect(Array.from(none.ce)).toEqual([]);
+    expect(Array.from(none.mseTarget)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(none.mseMask)).toEqual([1, 1]);
+  });
+
+  const heads = (nCe: number, nNoisy: number, V = 4, C = 2) => ({
+    logits: Tensor.from(Float32Array.from({ length: nCe * V }, (_, i) => Math.sin(i)), [nCe, V]),
+    velocities: Tensor.from(Float32Array.from({ length: nNoisy * C }, (_, i) => 0.5 * i), [nNoisy, C]),
+    nCe,
+    nNoisy,
+  });
+  const free = (...ts: Tensor[]) => ts.forEach((t) => t.dispose());
+
+  it('ceMseLoss: refuses heads whose row counts are not the batch\'s', () => {
+    const batch = hostBatch({ ceTargets: Int32Array.from([0, -1, 5, -1, -1, 2]) });
+    const h1 = heads(2, 2);
+    expect(() => ceMseLoss(h1, batch)).toThrow('ceMseLoss: the batch has 3 CE rows, the heads 2');
+    const h2 = heads(3, 1);
+    expect(() => ceMseLoss(h2, batch)).toThrow('ceMseLoss: the batch has 2 noisy rows, the heads 1');
+    free(h1.logits, h1.velocities, h2.logits, h2.velocities);
+  });
+
+  it('ceMseLoss: no CE rows gives CE 0 (not NaN); nMse counts only the masked-in rows, the MSE is over them', () => {
+    // noisy rows 1 and 2: row 1 masked out; targets 0, so the MSE is the mean square of velocity row 1 = [1, 1.5]
+    const batch = hostBatch({ mseTarget: new Float32Array(6), mseMask: Float32Array.from([1, 0, 1]) });
+    const h = heads(0, 2);
+    const l = ceMseLoss(h, batch, { wCe: 1, wMse: 2 });
+    expect(l.ce).toBe(0);
+    expect(l.nCe).toBe(0);
+    expect(l.nMse).toBe(1);
+    expect(l.mse).toBeCloseTo((1 + 2.25) / 2, 6);
+    expect(l.loss).toBeCloseTo(2 * l.mse, 6);
+    expect(Array.from(l.dvel.toFloat32Array().subarray(0, 2))).toEqual([0, 0]);
+    free(h.logits, h.velocities, l.dlogits, l.dvel);
+  });
+
+  it('ceMseLoss: no noisy rows gives MSE 0 and the CE alone', () => {
+    const batch = { kind: Int32Array.from([K.text, K.text]), ceTargets: Int32Array.from([1, -1]) } as unknown as HostBatch;
+    const h = heads(1, 0);
+    const l = ceMseLoss(h, batch, { wCe: 0.5, wMse: 3 });
+    const z = [0, 1, 2, 3].map((i) => Math.sin(i));
+    const lse = Math.log(z.reduce((a, v) => a + Math.exp(v), 0));
+    expect(l.ce).toBeCloseTo(lse - z[1], 5);
+    expect(l.mse).toBe(0);
+    expect(l.nMse).toBe(0);
+    expect(l.loss).toBeCloseTo(0.5 * l.ce, 5);
+    free(h.logits, h.velocities, l.dlogits, l.dvel);
   });
 });

@@ -178,3 +178,40 @@ describe('grpo_loss', () => {
     expect(() => grpoLoss({ ...base(), offsets: scope.track(intTensor([0, 3, 7, 11])) }, o)).toThrow("grpo_loss: argument 'offsets' expected to run from 0 to the row count 12, received 0 .. 11");
   });
 });
+
+describe('grpo ops: the edge cases', () => {
+  it('grpo_loss: a single sample (offsets [0, N]) is a batch, against the reference', () => {
+    for (const mode of ['sde', 'cps'] as const) {
+      const c = lossCase(mode, { beta: 0.5, clipRange: 0.1, logpShift: [0, 0, 0], adv: [1, 1, 1] });
+      const off = [0, N];
+      const logpOld = flowStepRef(mode, c.x, c.v, null, off, C, [SIG[0]], [NEXT[0]], c.o.noiseLevel, c.o.sigmaMax, c.xNext).logp.map((l) => l + 0.05);
+      const dv = scope.track(poisoned([N, C]));
+      const logp = scope.track(poisoned([1]));
+      const stats = scope.track(poisoned([5]));
+      grpoLoss(
+        {
+          v: scope.track(tensor(c.v, [N, C])), x: scope.track(tensor(c.x, [N, C])), xNext: scope.track(tensor(c.xNext, [N, C])),
+          meanRef: scope.track(tensor(c.meanRef, [N, C])), offsets: scope.track(intTensor(off)), sigma: scope.track(tensor([SIG[0]], [1])),
+          sigmaNext: scope.track(tensor([NEXT[0]], [1])), logpOld: scope.track(tensor(Array.from(logpOld), [1])), adv: scope.track(tensor([1.5], [1])),
+          dv, logp, stats,
+        },
+        { mode, noiseLevel: c.o.noiseLevel, sigmaMax: c.o.sigmaMax, clipRange: c.o.clipRange, beta: c.o.beta },
+      );
+      const want = grpoLossRef(mode, c.v, c.x, c.xNext, c.meanRef, off, C, [SIG[0]], [NEXT[0]], logpOld, [1.5], c.o);
+      const got = stats.toFloat32Array();
+      expect(got[0], mode).toBeCloseTo(want.loss, 5);
+      expect(got[2], mode).toBeCloseTo(want.kl, 5);
+      expectClose(logp.toFloat32Array(), want.logp, { atol: 1e-5, rtol: 1e-5, name: `${mode} logp` });
+    }
+  });
+
+  it('grpo_advantages: a negative std threshold is refused by the op itself, in its own words', () => {
+    let message = '';
+    try {
+      advantages([1, 2], [0, 0], { groups: 1, stdThreshold: -0.5 });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe("grpo_advantages: argument 'stdThreshold' expected a finite number >= 0, received -0.5");
+  });
+});

@@ -6,9 +6,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // @ts-expect-error plain JS script without types
-import { mergeFiles, mergeReports } from '../../scripts/mutation-merge.mjs';
+import { mergeFiles, mergeReports, mutatedFiles } from '../../scripts/mutation-merge.mjs';
 
-const mutant = (id: string, status: string, coveredBy: string[], killedBy: string[] = []) => ({ id, status, coveredBy, killedBy, mutatorName: 'M', location: {} });
+// a mutant is the same across runs by its mutator, location and replacement (ids are per run)
+const mutant = (id: string, status: string, coveredBy: string[], killedBy: string[] = []) => ({
+  id: `${id}#${status}`,
+  status,
+  coveredBy,
+  killedBy,
+  mutatorName: 'M',
+  replacement: id,
+  location: { start: { line: 3, column: 1 }, end: { line: 3, column: 9 } },
+});
 const base = {
   schemaVersion: '1',
   files: { 'src/a.ts': { source: 'a1', mutants: [mutant('a', 'Killed', ['0', '1'], ['1'])] }, 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Survived', ['2'])] } },
@@ -56,10 +65,33 @@ describe('mutation-merge', () => {
     const two = { ...base, files: { ...base.files, 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Survived', ['2']), mutant('b2', 'Killed', ['2'], ['2'])] } } };
     const narrowed = { ...update, files: { 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Killed', ['0'], ['0'])] } } };
     const m = mergeReports(two, narrowed);
-    const byId = Object.fromEntries(m.files['src/b.ts'].mutants.map((x: { id: string; status: string }) => [x.id, x.status]));
+    const byId = Object.fromEntries(m.files['src/b.ts'].mutants.map((x: { replacement: string; status: string }) => [x.replacement, x.status]));
     expect(byId).toEqual({ b: 'Killed', b2: 'Killed' });
     const changed = mergeReports(two, { ...narrowed, files: { 'src/b.ts': { ...narrowed.files['src/b.ts'], source: 'b2' } } });
-    expect(changed.files['src/b.ts'].mutants.map((x: { id: string }) => x.id)).toEqual(['b']);
+    expect(changed.files['src/b.ts'].mutants.map((x: { replacement: string }) => x.replacement)).toEqual(['b']);
+  });
+
+  it('keepKills: a kill of the base stays when a narrower run lets the mutant survive; survivors take the new result', () => {
+    const two = { ...base, files: { ...base.files, 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Survived', ['2']), mutant('k', 'Killed', ['2'], ['2'])] } } };
+    const narrowed = { ...update, files: { 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Killed', ['0']), mutant('k', 'Survived', ['0'])] } } };
+    const status = (r: { files: Record<string, { mutants: { replacement: string; status: string }[] }> }) => Object.fromEntries(r.files['src/b.ts'].mutants.map((x) => [x.replacement, x.status]));
+    expect(status(mergeReports(two, narrowed, { keepKills: true }))).toEqual({ b: 'Killed', k: 'Killed' });
+    expect(status(mergeReports(two, narrowed))).toEqual({ b: 'Killed', k: 'Survived' });
+  });
+
+  it("only: files of the update that its run did not mutate (carried over from its input) are not taken", () => {
+    const carried = { ...update, files: { ...update.files, 'src/a.ts': { source: 'a1', mutants: [mutant('a', 'Survived', [])] } } };
+    const m = mergeReports(base, carried, { only: (f: string) => f === 'src/b.ts' });
+    expect(m.files['src/a.ts'].mutants[0].status).toBe('Killed');
+    expect(m.files['src/b.ts'].source).toBe('b2');
+  });
+
+  it('mutatedFiles: the files a --mutate list names, with globs, line ranges and exclusions', () => {
+    const f = mutatedFiles(['--force', '--mutate', 'src/train/**/*.ts,src/ops/*.ts,!src/ops/cases.ts,src/world/score.ts:10-12,src/a.ts:3:1-4:2']);
+    expect(['src/train/rl.ts', 'src/train/x/y.ts', 'src/ops/gemm.ts', 'src/world/score.ts', 'src/a.ts'].every(f)).toBe(true);
+    expect(['src/ops/cases.ts', 'src/ops/sub/z.ts', 'src/world/scoreX.ts', 'src/trainer/a.ts', 'xsrc/a.ts'].some(f)).toBe(false);
+    expect(mutatedFiles(['--mutate=src/ops/grpo.ts'])('src/ops/grpo.ts')).toBe(true);
+    expect(mutatedFiles(['--force'])('anything')).toBe(true);
   });
 
   it('mergeFiles writes the merge over the base file, and starts from nothing when there is none', () => {

@@ -1,12 +1,12 @@
 // The MFU denominator (src/train/peak.ts): a stated figure, a GPU's spec sheet, or the best CPU GEMM
 // this machine has reached, with its source.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { cachedCpuPeak, cudaSpecPeak, resolvePeak } from '../../src/train/peak.js';
+import { cachedCpuPeak, cudaSpecPeak, defaultPeakCache, resolvePeak } from '../../src/train/peak.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'metacot-peak-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,5 +65,68 @@ describe('MFU peak', () => {
     const p = await resolvePeak('cpu', { threads: 2, cacheFile: file, measure: async () => (n++, 6e10) });
     expect(p.flops).toBe(7e10);
     expect(n).toBe(1);
+  });
+});
+
+describe('MFU peak: the cache file and the stated figure', () => {
+  it('the cache file: METACOT_PEAK_CACHE when set (and not empty), else ~/.cache/metacot/peak.json', () => {
+    const before = process.env.METACOT_PEAK_CACHE;
+    try {
+      process.env.METACOT_PEAK_CACHE = join(dir, 'elsewhere.json');
+      expect(defaultPeakCache()).toBe(join(dir, 'elsewhere.json'));
+      process.env.METACOT_PEAK_CACHE = '';
+      expect(defaultPeakCache()).toBe(join(homedir(), '.cache', 'metacot', 'peak.json'));
+      delete process.env.METACOT_PEAK_CACHE;
+      expect(defaultPeakCache()).toBe(join(homedir(), '.cache', 'metacot', 'peak.json'));
+      // cachedCpuPeak's default file is that one
+      process.env.METACOT_PEAK_CACHE = join(dir, 'by-env.json');
+      expect(cachedCpuPeak(4e10, 3).source).toBe(`the GEMM measured now (the best so far; ${join(dir, 'by-env.json')})`);
+      expect(Object.values(JSON.parse(readFileSync(join(dir, 'by-env.json'), 'utf8')) as Record<string, number>)).toEqual([4e10]);
+    } finally {
+      if (before === undefined) delete process.env.METACOT_PEAK_CACHE;
+      else process.env.METACOT_PEAK_CACHE = before;
+    }
+  });
+
+  it('the cache is keyed by the CPU model and the thread count', () => {
+    const file = join(dir, 'keyed.json');
+    cachedCpuPeak(3e10, 3, file);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>)).toEqual([`${cpus()[0]?.model ?? 'cpu'} x3 threads`]);
+  });
+
+  it('a cache that is JSON but not an object is started again, keeping nothing of it', () => {
+    const file = join(dir, 'odd.json');
+    for (const text of ['null', '"abc"', '7']) {
+      writeFileSync(file, text);
+      expect(cachedCpuPeak(2e10, 2, file).flops).toBe(2e10);
+      const table = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+      expect(Object.values(table), text).toEqual([2e10]);
+      expect(Object.keys(table), text).toEqual([`${cpus()[0]?.model ?? 'cpu'} x2 threads`]);
+    }
+  });
+
+  it('the cache file is rewritten only when the best rises (an equal or lower figure leaves it as it is)', () => {
+    const file = join(dir, 'keep.json');
+    const key = `${cpus()[0]?.model ?? 'cpu'} x2 threads`;
+    const text = JSON.stringify({ [key]: 1e11, other: 5 });
+    writeFileSync(file, text);
+    expect(cachedCpuPeak(1e11, 2, file).flops).toBe(1e11);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(cachedCpuPeak(6e10, 2, file).flops).toBe(1e11);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(cachedCpuPeak(1.5e11, 2, file).flops).toBe(1.5e11);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [key]: 1.5e11, other: 5 });
+  });
+
+  it('a stated figure must be finite and > 0', async () => {
+    delete process.env.METACOT_PEAK_GFLOPS;
+    const measure = async () => 5e10;
+    for (const stated of [0, -3, Number.POSITIVE_INFINITY, Number.NaN])
+      await expect(resolvePeak('cpu', { stated, measure }), String(stated)).rejects.toThrow(`METACOT_PEAK_GFLOPS: expected a positive number of GFLOP/s, received '${stated}'`);
+    for (const env of ['0', 'Infinity', '-1']) {
+      process.env.METACOT_PEAK_GFLOPS = env;
+      await expect(resolvePeak('cuda', { deviceName: 'NVIDIA H200', measure }), env).rejects.toThrow(`METACOT_PEAK_GFLOPS: expected a positive number of GFLOP/s, received '${env}'`);
+    }
+    expect(await resolvePeak('cpu', { stated: 1e-3, measure })).toEqual({ flops: 1e6, source: 'stated' });
   });
 });
