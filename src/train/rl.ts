@@ -22,15 +22,13 @@
 // model's device; the split of the heads' velocity rows into the three contexts and the chain rule's
 // per-context scaling of dloss/dv go through host memory (one download and one upload per trained
 // step and micro-batch).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 
 import { packSamples } from '../data/pack.js';
 import { type SampleContext, editContext } from '../data/samples.js';
 import type { Judge, JudgeItem } from '../judge/types.js';
 import { loadCheckpoint, loadInto, restoreOptimizer, saveCheckpoint } from '../model/checkpoint.js';
 import type { MotModel } from '../model/model.js';
-import { writeFileAtomic } from '../model/safetensors.js';
 import { Tensor } from '../native/tensor.js';
 import { grpoAdvantages, grpoLoss } from '../ops/grpo.js';
 import { cfgCombine, flowStep } from '../ops/sampler.js';
@@ -43,6 +41,7 @@ import { hashSeed } from '../world/rng.js';
 import type { Scene } from '../world/scene.js';
 import { AdamW } from './optimizer.js';
 import { checkResumable } from './resume.js';
+import { openRunFolder, restartMetrics } from './run-folder.js';
 import type { RlFileConfig } from './rl-config.js';
 import { NonFiniteError } from './accumulate.js';
 
@@ -113,9 +112,6 @@ export interface RlResult {
   lastCheckpoint: string | null;
   metrics: RlMetrics[];
 }
-
-export const RL_CHECKPOINT_FILE = 'checkpoint.safetensors';
-export const RL_METRICS_FILE = 'metrics.jsonl';
 
 /** The first step of the SDE window at an RL step: fixed, or drawn from [0, within - size]. */
 export function sdeStartAt(cfg: Pick<RlConfig, 'seed' | 'sde'>, step: number): number {
@@ -372,13 +368,7 @@ export function advantages(rewards: Float64Array, groups: readonly number[], cfg
 
 export async function runRl(run: RlRun): Promise<RlResult> {
   const { model, cfg, outDir, ctx } = run;
-  mkdirSync(outDir, { recursive: true });
-  const ckPath = join(outDir, RL_CHECKPOINT_FILE);
-  const metricsPath = join(outDir, RL_METRICS_FILE);
-  const hasCheckpoint = existsSync(ckPath);
-  if (run.resume === true && !hasCheckpoint)
-    throw new Error(`--resume: there is no checkpoint to resume from at '${ckPath}' (use --resume-or-start to start a fresh run when there is none)`);
-  const resuming = Boolean(run.resume) && hasCheckpoint;
+  const { ckPath, metricsPath, resuming } = openRunFolder(outDir, run.resume);
   if (cfg.beta > 0 && !run.reference) throw new Error('runRl: beta > 0 needs the reference policy (run.reference)');
   // only the gen expert learns
   const frozenBefore = model.frozenExperts;
@@ -392,13 +382,8 @@ export async function runRl(run: RlRun): Promise<RlResult> {
     loadInto(model.params, model, ck.params, 'model');
     restoreOptimizer(opt, ck);
     step = ck.step;
-    if (existsSync(metricsPath)) {
-      const kept = readFileSync(metricsPath, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() && (JSON.parse(l) as RlMetrics).step <= step);
-      writeFileAtomic(metricsPath, kept.map((l) => `${l}\n`).join(''));
-    }
-  } else writeFileSync(metricsPath, '');
+  }
+  restartMetrics(metricsPath, resuming ? step : null);
   const save = () => {
     saveCheckpoint(ckPath, model, { optimizer: opt, step, state, tokenizer: run.tokenizer });
     return ckPath;

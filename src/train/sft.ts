@@ -6,19 +6,18 @@
 // checkpoint, and a resume whose config differs from the saved one is refused); a non-finite loss or
 // gradient stops the run with the last good checkpoint kept. Compute runs on native worker threads:
 // the event loop stays free for the progress display and signals.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 
 import type { HostBatch } from '../model/batch.js';
 import { loadCheckpoint, loadInto, restoreOptimizer, saveCheckpoint } from '../model/checkpoint.js';
 import type { MotModel } from '../model/model.js';
-import { writeFileAtomic } from '../model/safetensors.js';
 import { Progress } from '../util/progress.js';
 import { NonFiniteError, accumulateGradients } from './accumulate.js';
 import { Ema } from './ema.js';
 import type { StepShape } from './flops.js';
 import { AdamW, type AdamWConfig } from './optimizer.js';
 import { checkResumable } from './resume.js';
+import { openRunFolder, restartMetrics } from './run-folder.js';
 import { type ScheduleConfig, learningRate } from './schedule.js';
 
 export { NonFiniteError } from './accumulate.js';
@@ -96,18 +95,11 @@ export interface SftResult {
   metrics: StepMetrics[];
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-export const METRICS_FILE = 'metrics.jsonl';
+export { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 
 export async function runSft(run: SftRun): Promise<SftResult> {
   const { model, cfg, outDir } = run;
-  mkdirSync(outDir, { recursive: true });
-  const ckPath = join(outDir, CHECKPOINT_FILE);
-  const metricsPath = join(outDir, METRICS_FILE);
-  const hasCheckpoint = existsSync(ckPath);
-  if (run.resume === true && !hasCheckpoint)
-    throw new Error(`--resume: there is no checkpoint to resume from at '${ckPath}' (use --resume-or-start to start a fresh run when there is none)`);
-  const resuming = Boolean(run.resume) && hasCheckpoint;
+  const { ckPath, metricsPath, resuming } = openRunFolder(outDir, run.resume);
   using opt = new AdamW(model, { ...cfg.optimizer, lr: cfg.schedule.lr });
   using ema = cfg.emaDecay > 0 ? new Ema(model, cfg.emaDecay) : null;
   const state = { ...run.meta, sft: cfg };
@@ -122,16 +114,8 @@ export async function runSft(run: SftRun): Promise<SftResult> {
       ema.load(ck.ema);
     }
     step = ck.step;
-    // keep only the metric lines of steps the checkpoint covers
-    if (existsSync(metricsPath)) {
-      const kept = readFileSync(metricsPath, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= step);
-      writeFileAtomic(metricsPath, kept.map((l) => `${l}\n`).join(''));
-    }
-  } else {
-    writeFileSync(metricsPath, '');
   }
+  restartMetrics(metricsPath, resuming ? step : null);
   const schedule: ScheduleConfig = { ...cfg.schedule, totalSteps: cfg.steps };
   const save = () => {
     saveCheckpoint(ckPath, model, { optimizer: opt, ema: ema?.weights, step, state, tokenizer: run.tokenizer });

@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../../src/cli/main.js';
+import { runCli } from './run-cli.js';
+
 import { cotForEdit } from '../../src/cot/build.js';
 import { LoopbackVlm } from '../../src/judge/loopback.js';
 import { generateDataset } from '../../src/world/dataset.js';
@@ -18,23 +19,7 @@ let world: string;
 let vlm: LoopbackVlm;
 let url: string;
 
-async function run(...args: string[]): Promise<{ out: string; code: number | undefined }> {
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' '))),
-    vi.spyOn(console, 'error').mockImplementation((...a) => void out.push(a.join(' '))),
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (out.push(String(s)), true)),
-  ];
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'metacot', 'judge', ...args]);
-    return { out: out.join('\n'), code: process.exitCode as number | undefined };
-  } finally {
-    process.exitCode = before;
-    for (const s of spies) s.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCli('judge', ...args);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'metacot-cli-judge-'));

@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../../src/cli/main.js';
+import { runCli } from './run-cli.js';
+
 import { buildWorldTokenizer } from '../../src/data/vocab.js';
 import { calibrationRecord, writeRecord } from '../../src/judge/calibration.js';
 import { SceneJudge } from '../../src/judge/scene.js';
@@ -23,23 +24,7 @@ let dir: string;
 let ck: string;
 let config: string;
 
-async function run(...args: string[]): Promise<{ out: string; code: number | undefined }> {
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' '))),
-    vi.spyOn(console, 'error').mockImplementation((...a) => void out.push(a.join(' '))),
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (out.push(String(s)), true)),
-  ];
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'metacot', 'train', 'rl', ...args]);
-    return { out: out.join('\n'), code: process.exitCode as number | undefined };
-  } finally {
-    process.exitCode = before;
-    for (const s of spies) s.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCli('train', 'rl', ...args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'metacot-cli-rl-'));
