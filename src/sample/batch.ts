@@ -152,7 +152,8 @@ export async function sampleBatch(model: MotModel, ctx: SampleContext, requests:
     let g = groups.get(k);
     if (!g) {
       g = { contexts: [] };
-      const cot = r.cot && r.cot.trim() !== '' ? r.cot : undefined;
+      // an empty or blank CoT adds no segment (editContext's rule, as in training)
+      const cot = r.cot;
       const add = (kind: ContextKind, b: SequenceBuilder) => {
         g!.contexts.push({ kind, id: prefix.length, position: b.position });
         prefix.push(b.build());
@@ -218,7 +219,8 @@ export async function sampleBatch(model: MotModel, ctx: SampleContext, requests:
     const kinds: ContextKind[] = active ? ['full', 'noText', 'noImage'] : ['full'];
     const pairs: { id: number; kind: number; r: number }[] = [];
     kinds.forEach((kind, ki) => requests.forEach((_, r) => pairs.push({ id: groupOf[r].contexts.find((q) => q.kind === kind)!.id, kind: ki, r })));
-    pairs.sort((p, q) => p.id - q.id || p.kind - q.kind || p.r - q.r);
+    // by context (a stable sort: within one, the requests in their order)
+    pairs.sort((p, q) => p.id - q.id);
     const batch = packSamples(
       pairs.map((p) => noiseSample(ctx, groupOf[p.r].contexts.find((q) => q.id === p.id)!.position, grids[p.r].rows, grids[p.r].cols, new Float32Array(rowsOf(p.r) * C), 1)),
     );

@@ -106,6 +106,19 @@ describe('rlOnWorld', () => {
     expect(more.result.metrics.map((m) => m.step)).toEqual([3]);
   });
 
+  it('a time budget not yet spent does not stop the run; resuming from another starting checkpoint is refused', async () => {
+    const n = await rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w6'), steps: 2, minutes: 60 }), ck, gate(), { quiet: true });
+    n.model.dispose();
+    expect(n.result).toMatchObject({ stopped: 'done', steps: 2 });
+    // the same architecture, other weights: another sha
+    const other = join(dir, 'other.safetensors');
+    const c = loadCheckpoint(ck);
+    using m = modelFromCheckpoint(c, { grads: false });
+    m.params[0].upload(m.params[0].download().map((v) => v + 0.01));
+    saveCheckpoint(other, m, { step: 0, tokenizer: c.tokenizer });
+    await expect(rlOnWorld(parseRlConfig({ ...base, out: join(dir, 'w6'), steps: 3 }), other, gate(), { quiet: true, resume: true })).rejects.toThrow(/--resume: checkpoint .* was written by a run with from\.sha = /);
+  });
+
   it('refuses a checkpoint without a tokenizer', async () => {
     const bare = join(dir, 'bare.safetensors');
     const c = loadCheckpoint(ck);

@@ -1,7 +1,7 @@
 // The batched sampler: against the forward-pass reference (test/sample/fixture.ts), a batch against
 // the same requests one by one, a shared-prefix group against the same group without sharing, the
 // flow noise keys, and the SDE window's records (log-probabilities replayed by flow_step).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { MotModel } from '../../src/model/model.js';
 import { loadBackend } from '../../src/native/loader.js';
@@ -34,6 +34,9 @@ describe('sampleBatch', () => {
   for (const [name, o] of [
     ['text_channel renorm, CFG throughout', BASE],
     ['global renorm (per request) with a floor, CFG inside [0.6, 1]', { ...BASE, renorm: 'global', renormMin: 0.5, cfgInterval: [0.6, 1], timestepShift: 1, steps: 5 }],
+    // no floor: each request's own norm ratio binds (a norm over the whole batch would not match);
+    // guidance off at t = 1 and on later
+    ['global renorm without a floor, CFG inside [0, 0.5] only', { ...BASE, renorm: 'global', renormMin: 0, cfgInterval: [0, 0.5], timestepShift: 1, steps: 5 }],
   ] as const)
     it(`each request matches the forward-pass reference with its noise: ${name}`, async () => {
       using model = micro();
@@ -133,11 +136,70 @@ describe('sampleBatch', () => {
     expectClose(steps[0].x, philoxNormals(7n, flowStreamRef(req.key, 0), steps[0].x.length), { atol: 2e-5, rtol: 1e-5, name: 'x_1' });
   });
 
+  it('contexts: one per prompt without guidance, three with; a different CoT is a different prompt', async () => {
+    using model = micro();
+    const twoCots = [REQS[0], { ...REQS[0], cot: '<summary> meta : add </summary>', key: 40 }];
+    const unguided = { ...BASE, cfgText: 1, cfgImg: 1 };
+    expect((await sampleBatch(model, ctx, twoCots, unguided)).contexts).toBe(2);
+    expect((await sampleBatch(model, ctx, [REQS[0], { ...REQS[0], key: 41 }], unguided)).contexts).toBe(1);
+    // guidance only at t = 0, which is never stepped: no guidance contexts
+    expect((await sampleBatch(model, ctx, [REQS[0]], { ...BASE, cfgInterval: [0, 0.01] })).contexts).toBe(1);
+    const guided = await sampleBatch(model, ctx, twoCots, BASE);
+    expect(guided.contexts).toBe(6);
+    // each keeps its own CoT: the same images as alone
+    for (let i = 0; i < 2; i++) {
+      const one = await sampleBatch(model, ctx, [twoCots[i]], BASE);
+      expectClose(guided.outputs[i].latents, one.outputs[0].latents, { atol: 1e-5, rtol: 1e-5, name: `cot ${i}` });
+    }
+  });
+
+  it('a request without given noise draws flow_noise; no records unless asked; timings add up; no tensor left behind', async () => {
+    using model = micro();
+    // every tensor made while sampling is disposed by the end (counted by the factories, not by the
+    // addon's live count, which other tests' collected tensors also move)
+    const made: Tensor[] = [];
+    const spies = (['zeros', 'from'] as const).map((name) => {
+      const orig = Tensor[name] as (...a: unknown[]) => Tensor;
+      return vi.spyOn(Tensor, name).mockImplementation(((...a: unknown[]) => {
+        const t = orig.apply(Tensor, a);
+        made.push(t);
+        return t;
+      }) as never);
+    });
+    const wall = performance.now();
+    const drawn = await sampleBatch(model, ctx, REQS.slice(0, 2), BASE);
+    const seconds = (performance.now() - wall) / 1000;
+    spies.forEach((s) => s.mockRestore());
+    expect(made.length).toBeGreaterThan(10);
+    expect(made.filter((t) => !t.disposed)).toEqual([]);
+    expect(drawn.outputs.every((o) => o.steps === undefined)).toBe(true);
+    expect(drawn.seconds.prefill).toBeGreaterThan(0);
+    expect(drawn.seconds.denoise).toBeGreaterThan(0);
+    expect(drawn.seconds.prefill + drawn.seconds.denoise).toBeLessThanOrEqual(seconds);
+    const given = Float32Array.from(randArray(ctx.codec.encode(REQS[1].source).data.length, 3));
+    const mixed = await sampleBatch(model, ctx, REQS.slice(0, 2), { ...BASE, noise: [undefined, given], record: true });
+    expectClose(mixed.outputs[0].latents, drawn.outputs[0].latents, { atol: 1e-6, rtol: 1e-6, name: 'drawn noise' });
+    expect(Array.from(mixed.outputs[1].steps![0].x)).toEqual(Array.from(given));
+    // the second request's records are its own rows
+    expect(Array.from(mixed.outputs[1].steps!.at(-1)!.xNext)).toEqual(Array.from(mixed.outputs[1].latents));
+    expect(mixed.outputs[1].steps!.every((s) => s.x.length === given.length)).toBe(true);
+  });
+
   it('checks its arguments', async () => {
     using model = micro();
     await expect(sampleBatch(model, ctx, [], BASE)).rejects.toThrow("sampleBatch: argument 'requests' expected at least one request, received none");
     await expect(sampleBatch(model, ctx, [{ ...REQS[0], key: 1.5 }], BASE)).rejects.toThrow("sampleBatch: request 0: 'key' expected a 32-bit integer, received 1.5");
     await expect(sampleBatch(model, ctx, REQS, { ...BASE, sde: { start: 2, size: 2, mode: 'sde', noiseLevel: 0.7 } })).rejects.toThrow("sampleBatch: option 'sde' expected a window of steps inside 0..2, received start 2, size 2");
+    for (const key of [2 ** 31, -(2 ** 31) - 1]) await expect(sampleBatch(model, ctx, [{ ...REQS[0], key }], BASE)).rejects.toThrow(`'key' expected a 32-bit integer, received ${key}`);
+    for (const steps of [1, 2.5]) await expect(sampleBatch(model, ctx, REQS, { ...BASE, steps })).rejects.toThrow(`sampleBatch: option 'steps' expected an integer >= 2, received ${steps}`);
+    for (const seed of [-1, 0.5]) await expect(sampleBatch(model, ctx, REQS, { ...BASE, seed })).rejects.toThrow(`sampleBatch: option 'seed' expected a non-negative integer, received ${seed}`);
+    for (const [start, size] of [[-1, 1], [0.5, 1], [0, 0], [0, 1.5], [1, 3]])
+      await expect(sampleBatch(model, ctx, REQS, { ...BASE, sde: { start, size, mode: 'sde', noiseLevel: 0.7 } })).rejects.toThrow(`sampleBatch: option 'sde' expected a window of steps inside 0..2, received start ${start}, size ${size}`);
+    // the edges that are allowed: 32-bit keys at both ends, seed 0, two steps, a window ending at steps - 2
+    const edge = await sampleBatch(model, ctx, [{ ...REQS[0], key: -(2 ** 31) }, { ...REQS[0], key: 2 ** 31 - 1 }], { ...BASE, steps: 2, seed: 0 });
+    expect(edge.outputs).toHaveLength(2);
+    const win = await sampleBatch(model, ctx, [REQS[0]], { ...BASE, sde: { start: 1, size: 2, mode: 'sde', noiseLevel: 0.7 }, record: true });
+    expect(win.outputs[0].steps!.map((s) => s.mode)).toEqual(['ode', 'sde', 'sde']);
     await expect(sampleBatch(model, ctx, REQS, { ...BASE, noise: [undefined] })).rejects.toThrow("sampleBatch: option 'noise' expected one entry per request (3), received 1");
     await expect(sampleBatch(model, ctx, [REQS[0]], { ...BASE, noise: [new Float32Array(3)] })).rejects.toThrow(`sampleBatch: option 'noise' of request 0 expected ${9 * C} floats (9 tokens x ${C} channels), received 3`);
   });

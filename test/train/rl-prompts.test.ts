@@ -46,3 +46,23 @@ describe('WorldPrompts', () => {
     expect(() => new WorldPrompts(1, [], 16, 0.1)).toThrow(new RangeError("WorldPrompts: argument 'categories' expected at least one category, received none"));
   });
 });
+
+describe('WorldPrompts: the definition of each prompt', () => {
+  it('category from the rl-category stream, the edit the first train-split seed of the rl-prompts stream', async () => {
+    const { hashSeed } = await import('../../src/world/rng.js');
+    const { sampleSeed } = await import('../../src/world/splits.js');
+    const cats = parseCategories('full') as CategoryName[];
+    const wp = new WorldPrompts(3, cats, 16, 0.9);
+    let skipped = 0;
+    for (let step = 0; step < 8; step++)
+      wp.promptsAt(step, 3).forEach((p, i) => {
+        const category = cats[hashSeed('rl-category', 3, step, i) % cats.length];
+        let k = 0;
+        while (splitOf(sampleSeed(hashSeed('rl-prompts', 3, step, i), category, k), 0.9) !== 'train') k++;
+        skipped += k;
+        expect(p.id).toBe(`${category}/${sampleSeed(hashSeed('rl-prompts', 3, step, i), category, k)}`);
+      });
+    // with 90% eval, most prompts skip eval seeds first (the search goes 0, 1, 2, ...)
+    expect(skipped).toBeGreaterThan(0);
+  });
+});

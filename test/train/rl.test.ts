@@ -19,6 +19,7 @@ import { hashSeed } from '../../src/world/rng.js';
 import { randomizeParams } from '../model/fixtures.js';
 import { randArray } from '../helpers.js';
 import { cfg as microCfg, ctx, picture } from '../sample/fixture.js';
+import { failAdamWUpdateAt } from './adamw-fail.js';
 
 const INSTR = ['remove the red circle', 'paint the square blue', 'move the triangle left'];
 
@@ -517,6 +518,38 @@ describe('RL trainer: behaviour pinned by its definition', () => {
     const judge: Judge = { identity: { kind: 'broken', version: 'test' }, score: async () => Promise.reject(new Error('judge down')) };
     await expect(runRl({ outDir: outDir(), model, ctx, prompts: new Prompts(), judge, cfg: rl({ steps: 2 }), quiet: true })).rejects.toThrow('judge down');
     expect(model.frozenExperts).toEqual({ und: false, gen: false });
+  });
+
+  it('a non-finite gradient norm (E_NAN from the AdamW step) stops the run as "nan"; any other AdamW error rejects the run', async () => {
+    const c = rl({ steps: 3, checkpointEvery: 100, sde: { size: 1, within: 4 } });
+    const nanErr = Object.assign(new Error('adamw: global gradient norm is nan'), { code: 'E_NAN' });
+    let spy = failAdamWUpdateAt(2, nanErr);
+    try {
+      using model = micro(5);
+      const r = await runRl({ outDir: outDir(), model, ctx, prompts: new Prompts(), judge: new ByIndex(4), cfg: c, quiet: true });
+      expect(r).toMatchObject({ stopped: 'nan', steps: 1, lastCheckpoint: null });
+      expect(r.message).toBe('RL stopped at step 2: gradient norm is not finite: adamw: global gradient norm is nan. The last good checkpoint is (none: no checkpoint was written yet); nothing after it was saved.');
+    } finally {
+      spy.mockRestore();
+    }
+    const other = Object.assign(new Error('adamw: argument lr expected a finite number'), { code: 'E_ARG' });
+    spy = failAdamWUpdateAt(1, other);
+    try {
+      using model = micro(5);
+      let caught: unknown;
+      await runRl({ outDir: outDir(), model, ctx, prompts: new Prompts(), judge: new ByIndex(4), cfg: c, quiet: true }).catch((e: unknown) => {
+        caught = e;
+      });
+      expect(caught).toBe(other);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('the noise keys and SDE starts are named hash streams (a recorded run replays with a later version)', () => {
+    expect(rolloutKey(1, 3, 4)).toBe(hashSeed('rl-noise', 1, 3, 4) | 0);
+    const c = rl({ sde: { size: 1, within: 4 } });
+    for (let s = 0; s < 6; s++) expect(sdeStartAt(c, s)).toBe(hashSeed('rl-sde', c.seed, s) % 4);
   });
 
   it("the optimizer takes the config's settings (weight decay changes the step)", async () => {

@@ -9,6 +9,7 @@ import { MotModel } from '../../src/model/model.js';
 import { stepShapeOf } from '../../src/train/flops.js';
 import { type BatchSource, type SftConfig, runSft } from '../../src/train/sft.js';
 import { editAndUnderstanding, microConfig } from '../model/fixtures.js';
+import { failAdamWUpdateAt } from './adamw-fail.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'metacot-sft-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -288,18 +289,8 @@ describe('SFT: EMA, optimizer settings, error paths and the metrics file', () =>
   });
 
   it('a non-finite gradient norm (E_NAN from the AdamW step) stops the run as "nan"; any other AdamW error rejects the run', async () => {
-    const { vi } = await import('vitest');
-    const { AdamW } = await import('../../src/train/optimizer.js');
-    const update = AdamW.prototype.update;
-    const failAt = (n: number, err: Error) => {
-      let calls = 0;
-      return vi.spyOn(AdamW.prototype, 'update').mockImplementation(function (this: InstanceType<typeof AdamW>, lr?: number) {
-        calls += 1;
-        return calls === n ? Promise.reject(err) : update.call(this, lr);
-      });
-    };
     const nanErr = Object.assign(new Error('adamw: global gradient norm is nan'), { code: 'E_NAN' });
-    let spy = failAt(3, nanErr);
+    let spy = failAdamWUpdateAt(3, nanErr);
     try {
       using model = MotModel.create(cfg, { seed: 3 });
       const out = join(dir, 'adamw-nan');
@@ -313,7 +304,7 @@ describe('SFT: EMA, optimizer settings, error paths and the metrics file', () =>
       spy.mockRestore();
     }
     const other = Object.assign(new Error('adamw: argument lr expected a finite number'), { code: 'E_ARG' });
-    spy = failAt(2, other);
+    spy = failAdamWUpdateAt(2, other);
     try {
       using model = MotModel.create(cfg, { seed: 3 });
       let caught: unknown;
