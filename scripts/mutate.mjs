@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { mergeFiles, mutatedFiles } from './mutation-merge.mjs';
+import { mergeFiles, mutatedFiles, wholeFiles } from './mutation-merge.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const committed = join(root, 'reports', 'stryker-incremental.json');
@@ -52,7 +52,7 @@ const copy = join(dir, 'incremental.json');
 if (existsSync(committed)) copyFileSync(committed, copy);
 const r = spawnSync('npx', ['stryker', 'run', ...args, '--incrementalFile', copy], { cwd: root, stdio: 'inherit' });
 if (r.status === 0 && existsSync(copy)) {
-  const merged = mergeFiles(committed, copy, { keepKills, only: mutatedFiles(args) });
+  const merged = mergeFiles(committed, copy, { keepKills, only: mutatedFiles(args), whole: wholeFiles(args) });
   console.log(`mutate: results merged into reports/stryker-incremental.json (${Object.keys(merged.files).length} source files)`);
 } else console.error(`mutate: stryker exited with ${r.status ?? r.signal}; reports/stryker-incremental.json left as it was`);
 rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,9 @@ const keyOf = (m) => `${m.mutatorName}@${m.location.start.line}:${m.location.sta
  *   file, a mutant the base has killed stays killed when the update (run with fewer tests, e.g. only
  *   the survivors' lines against the module's own tests) lets it survive: the tests that killed it are
  *   still there. only: the files the update run mutated (Stryker's report also carries the other files
- *   of its input incremental file, as they were when the run started: those are not taken)
+ *   of its input incremental file, as they were when the run started: those are not taken). whole:
+ *   the files the update mutated in full (no line range): their mutants are the update's alone, so
+ *   a base mutant the instrumenter no longer places there does not linger
  * @returns {any} the merged report
  */
 export function mergeReports(base, update, opts = {}) {
@@ -57,7 +59,7 @@ export function mergeReports(base, update, opts = {}) {
   for (const [file, entry] of Object.entries(taken)) {
     const old = base.files[file];
     const fresh = mapped(update, entry.mutants);
-    if (old && old.source === entry.source) {
+    if (old && old.source === entry.source && !(opts.whole ?? (() => false))(file)) {
       // same source: the update's mutants replace theirs, the base's others stay
       const keys = new Set(entry.mutants.map(keyOf));
       const before = new Map(old.mutants.map((m) => [keyOf(m), m]));
@@ -83,6 +85,16 @@ export function mutatedFiles(argv) {
   const inc = pats.filter((p) => !p.startsWith('!')).map(toRegex);
   const exc = pats.filter((p) => p.startsWith('!')).map((p) => toRegex(p.slice(1)));
   return (f) => inc.some((r) => r.test(f)) && !exc.some((r) => r.test(f));
+}
+
+/** The files a run mutates in full: matched by a --mutate pattern without a line range (and not excluded). */
+export function wholeFiles(argv) {
+  const i = argv.findIndex((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
+  if (i < 0) return () => true;
+  const value = argv[i].includes('=') ? argv[i].slice(argv[i].indexOf('=') + 1) : argv[i + 1];
+  const full = value.split(',').filter((p) => p && !p.startsWith('!') && !/:\d+(:\d+)?-\d+(:\d+)?$/.test(p));
+  const excl = value.split(',').filter((p) => p.startsWith('!'));
+  return mutatedFiles(['--mutate', [...full, ...excl].join(',')]);
 }
 
 /** Merges the report at `updatePath` into the one at `basePath`, written atomically. */

@@ -200,6 +200,8 @@ describe('sampleBatch', () => {
     expect(edge.outputs).toHaveLength(2);
     const win = await sampleBatch(model, ctx, [REQS[0]], { ...BASE, sde: { start: 1, size: 2, mode: 'sde', noiseLevel: 0.7 }, record: true });
     expect(win.outputs[0].steps!.map((s) => s.mode)).toEqual(['ode', 'sde', 'sde']);
+    const single = await sampleBatch(model, ctx, [REQS[0]], { ...BASE, sde: { start: 0, size: 1, mode: 'cps', noiseLevel: 0.7 }, record: true });
+    expect(single.outputs[0].steps!.map((s) => s.mode)).toEqual(['cps', 'ode', 'ode']);
     await expect(sampleBatch(model, ctx, REQS, { ...BASE, noise: [undefined] })).rejects.toThrow("sampleBatch: option 'noise' expected one entry per request (3), received 1");
     await expect(sampleBatch(model, ctx, [REQS[0]], { ...BASE, noise: [new Float32Array(3)] })).rejects.toThrow(`sampleBatch: option 'noise' of request 0 expected ${9 * C} floats (9 tokens x ${C} channels), received 3`);
   });

@@ -142,7 +142,7 @@ describe('pickToken', () => {
       }
     }
     expect(await thinkBatch(model, ctx, [], {})).toEqual([]);
-    expect((await thinkBatch(model, ctx, reqs.slice(0, 1), { maxCotTokens: 0 }))[0]).toMatchObject({ cotTokens: [], cotComplete: false });
+    expect((await thinkBatch(model, ctx, reqs.slice(0, 1), { maxCotTokens: 0 }))[0]).toEqual({ cot: '', cotTokens: [], cotComplete: false, seconds: 0 });
   });
 });
 
@@ -194,12 +194,63 @@ describe('thinkCot: ids it never emits', () => {
       model.params[li].upload(w);
       for (const o of [{ temperature: 0 }, { temperature: 1, topK: 4, seed: 2 }]) {
         const out = await thinkCot(model, ctx, picture(3), 'remove the red circle', { maxCotTokens: 6, ...o });
-        expect(out.cotTokens.length, `sign ${sign}, temperature ${o.temperature}`).toBeGreaterThan(0);
-        for (const id of out.cotTokens) {
-          expect(id, `sign ${sign}, temperature ${o.temperature}`).toBeLessThan(tok.size);
-          expect(never, `sign ${sign}, temperature ${o.temperature}`).not.toContain(id);
+        // thinkBatch filters the same ids
+        const [batched] = await thinkBatch(model, ctx, [{ source: picture(3), instruction: 'remove the red circle', seed: 2 }], { maxCotTokens: 6, ...o });
+        for (const th of [out, batched]) {
+          expect(th.cotTokens.length, `sign ${sign}, temperature ${o.temperature}`).toBeGreaterThan(0);
+          for (const id of th.cotTokens) {
+            expect(id, `sign ${sign}, temperature ${o.temperature}`).toBeLessThan(tok.size);
+            expect(never, `sign ${sign}, temperature ${o.temperature}`).not.toContain(id);
+          }
         }
       }
+    }
+  });
+});
+
+describe('thinking ends at im_end', () => {
+  // lm_head with only two live rows on hidden unit 0: im_end (+c) and another id (-c); whichever the
+  // unit's sign favours is the argmax, so across both signs a CoT ends at its first token
+  function biased(sign: number, c: number): MotModel {
+    const untied = { ...cfg, tieEmbeddings: false };
+    const model = MotModel.create(untied, { seed: 1, grads: false });
+    randomizeParams(model, 6, { scale: 0.4 });
+    const li = model.layout.findIndex((s) => s.name === 'lm_head.weight');
+    const D = untied.hidden;
+    const w = new Float32Array(model.params[li].numel);
+    w[tok.special.imEnd * D] = sign * c;
+    w[5 * D] = -sign * c;
+    model.params[li].upload(w);
+    return model;
+  }
+
+  it('an im_end token completes the CoT and is not part of it (thinkCot and thinkBatch)', async () => {
+    const runs = [];
+    for (const sign of [1, -1]) {
+      using model = biased(sign, 1e4);
+      const one = await thinkCot(model, ctx, picture(3), 'remove the red circle', { maxCotTokens: 5, temperature: 0 });
+      const [batched] = await thinkBatch(model, ctx, [{ source: picture(3), instruction: 'remove the red circle', seed: 0 }], { maxCotTokens: 5, temperature: 0 });
+      for (const th of [one, batched]) {
+        expect(th.cotTokens).not.toContain(tok.special.imEnd);
+        expect(th.cotComplete).toBe(th.cotTokens.length < 5);
+      }
+      expect(batched.cotTokens).toEqual(one.cotTokens);
+      runs.push(one);
+    }
+    expect(runs.some((r) => r.cotComplete && r.cotTokens.length === 0)).toBe(true);
+  });
+
+  it('in a batch, edits that finish at different steps keep their own sample: each CoT is its thinkCot', async () => {
+    using model = biased(-1, 4);
+    const reqs = [3, 4, 5, 6, 7, 8].map((k, i) => ({ source: picture(k), instruction: 'move the triangle left', seed: 10 + i }));
+    const o = { maxCotTokens: 10, temperature: 1 };
+    const batch = await thinkBatch(model, ctx, reqs, o);
+    const lengths = new Set(batch.map((b) => b.cotTokens.length));
+    expect(lengths.size, `lengths ${[...lengths]}`).toBeGreaterThan(1);
+    for (let i = 0; i < reqs.length; i++) {
+      const one = await thinkCot(model, ctx, reqs[i].source, reqs[i].instruction, { ...o, seed: reqs[i].seed });
+      expect(batch[i].cotTokens, `edit ${i}`).toEqual(one.cotTokens);
+      expect(batch[i].cotComplete).toBe(one.cotComplete);
     }
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // @ts-expect-error plain JS script without types
-import { mergeFiles, mergeReports, mutatedFiles } from '../../scripts/mutation-merge.mjs';
+import { mergeFiles, mergeReports, mutatedFiles, wholeFiles } from '../../scripts/mutation-merge.mjs';
 
 // a mutant is the same across runs by its mutator, location and replacement (ids are per run)
 const mutant = (id: string, status: string, coveredBy: string[], killedBy: string[] = []) => ({
@@ -69,6 +69,18 @@ describe('mutation-merge', () => {
     expect(byId).toEqual({ b: 'Killed', b2: 'Killed' });
     const changed = mergeReports(two, { ...narrowed, files: { 'src/b.ts': { ...narrowed.files['src/b.ts'], source: 'b2' } } });
     expect(changed.files['src/b.ts'].mutants.map((x: { replacement: string }) => x.replacement)).toEqual(['b']);
+  });
+
+  it('whole: an unchanged file the run mutated in full keeps none of the base mutants the run did not place', () => {
+    const two = { ...base, files: { ...base.files, 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Survived', ['2']), mutant('gone', 'Survived', ['2'])] } } };
+    const full = { ...update, files: { 'src/b.ts': { source: 'b1', mutants: [mutant('b', 'Killed', ['0'], ['0'])] } } };
+    const m = mergeReports(two, full, { whole: (f: string) => f === 'src/b.ts' });
+    expect(m.files['src/b.ts'].mutants.map((x: { replacement: string }) => x.replacement)).toEqual(['b']);
+    const w = wholeFiles(['--mutate', 'src/b.ts,src/c.ts:3-4,src/d/*.ts,!src/d/x.ts']);
+    expect(['src/b.ts', 'src/d/y.ts'].every(w)).toBe(true);
+    expect(['src/c.ts', 'src/d/x.ts', 'src/e.ts'].some(w)).toBe(false);
+    expect(wholeFiles(['--force'])('src/any.ts')).toBe(true);
+    expect(wholeFiles(['--mutate', 'src/c.ts:3-4'])('src/c.ts')).toBe(false);
   });
 
   it('keepKills: a kill of the base stays when a narrower run lets the mutant survive; survivors take the new result', () => {
